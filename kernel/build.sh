@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Build the lab kernel for one Debian kernel series, cached outside the clone.
+#
+#   kernel/build.sh 6.1|6.12 [stock|patched]
+#
+# Prints the directory holding the result on the last line of stdout:
+#   stock:   DIR/bzImage and DIR/modules/{irqbypass,kvm,kvm-amd,kvm-intel}.ko
+#   patched: DIR/modules/*.ko built from the same tree with the series in
+#            kernel/patches/VER/ applied (the bzImage stays the stock one).
+#
+# The cache key is the Debian package version plus a hash of the config
+# fragment, so a second run rebuilds nothing, and a changed patch series
+# rebuilds only arch/x86/kvm.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+. "$top/lab/lib.sh"
+
+ver=${1:?usage: kernel/build.sh 6.1|6.12 [stock|patched]}
+what=${2:-stock}
+case "$ver" in 6.1|6.12) ;; *) die "unknown kernel series '$ver' (want 6.1 or 6.12)" ;; esac
+case "$what" in stock|patched) ;; *) die "unknown build '$what' (want stock or patched)" ;; esac
+
+need_pkgs "linux-source-$ver" build-essential flex bison bc libelf-dev libssl-dev kmod cpio xz-utils git
+
+pkgver=$(dpkg-query -W -f '${Version}' "linux-source-$ver")
+cfghash=$(sha256sum "$top/lab/kernel.config" | cut -c1-12)
+dir=$(cache_dir)/linux-$pkgver-$cfghash
+src=$dir/src
+mkdir -p "$dir"
+exec 9>"$dir/lock"
+flock 9
+
+jobs=$(nproc)
+kmake() { make -C "$src" -j"$jobs" LOCALVERSION= KBUILD_BUILD_USER=lab KBUILD_BUILD_HOST=lab "$@"; }
+
+if ! git -C "$src" rev-parse -q --verify stock >/dev/null 2>&1; then
+	step "unpacking linux-source-$ver $pkgver into $src"
+	rm -rf "$src" "$src.tmp" "$dir"/stock "$dir"/patched-* "$dir/config.fragment"
+	mkdir -p "$src.tmp"
+	tar -xf "/usr/src/linux-source-$ver.tar.xz" -C "$src.tmp" --strip-components=1
+	# Debian's .gitignore ignores everything at the top level; the tree we
+	# format patches from must see every file.
+	sed -i '/^# Debian packaging/,$d' "$src.tmp/.gitignore"
+	git -C "$src.tmp" init -q -b stock
+	git -C "$src.tmp" config user.name "kvm-exitstat lab"
+	git -C "$src.tmp" config user.email "lab@kvm-exitstat.invalid"
+	git -C "$src.tmp" config gc.auto 0
+	git -C "$src.tmp" add -A
+	git -C "$src.tmp" commit -q -m "linux-source-$ver $pkgver"
+	mv "$src.tmp" "$src"
+fi
+
+if [ ! -e "$dir/stock/done" ]; then
+	git -C "$src" checkout -q -f stock
+	if [ ! -f "$src/.config" ] || ! cmp -s "$top/lab/kernel.config" "$dir/config.fragment"; then
+		step "configuring $ver: tinyconfig + lab/kernel.config"
+		kmake -s tinyconfig >/dev/null
+		"$src/scripts/kconfig/merge_config.sh" -m -O "$src" "$src/.config" "$top/lab/kernel.config" >/dev/null
+		kmake -s olddefconfig
+		while read -r line; do
+			grep -qx "$line" "$src/.config" || die "kernel config lost '$line' (a dependency is missing in lab/kernel.config)"
+		done < <(grep '^CONFIG_' "$top/lab/kernel.config")
+		cp "$top/lab/kernel.config" "$dir/config.fragment"
+	fi
+	step "building linux $ver bzImage and modules (about 4 minutes on 2 cores the first time)"
+	kmake bzImage modules >"$dir/build.log" 2>&1 || { tail -40 "$dir/build.log" >&2; die "kernel build failed, log: $dir/build.log"; }
+	rm -rf "$dir/stock"
+	mkdir -p "$dir/stock/modules"
+	cp "$src/arch/x86/boot/bzImage" "$dir/stock/"
+	cp "$src/virt/lib/irqbypass.ko" "$src"/arch/x86/kvm/*.ko "$dir/stock/modules/"
+	kmake -s kernelrelease >"$dir/stock/release"
+	touch "$dir/stock/done"
+fi
+
+if [ "$what" = stock ]; then
+	echo "$dir/stock"
+	exit 0
+fi
+
+series_dir=$top/kernel/patches/$ver
+[ -f "$series_dir/series" ] || die "no patch series: $series_dir/series is missing"
+mapfile -t patches < <(grep -v '^\s*\(#\|$\)' "$series_dir/series")
+[ "${#patches[@]}" -gt 0 ] || die "patch series $series_dir/series is empty"
+serieshash=$( (cd "$series_dir" && cat "${patches[@]}") | sha256sum | cut -c1-12)
+out=$dir/patched-$serieshash
+if [ ! -e "$out/done" ]; then
+	step "applying ${#patches[@]} patches to linux $ver"
+	git -C "$src" checkout -q -f -B patched stock
+	for p in "${patches[@]}"; do
+		git -C "$src" am -q --whitespace=error-all "$series_dir/$p" ||
+			{ git -C "$src" am --abort || true; die "patch $p does not apply to linux-source-$ver $pkgver"; }
+	done
+	step "building patched KVM modules for $ver (make M=arch/x86/kvm modules)"
+	kmake M=arch/x86/kvm modules >"$dir/patched.log" 2>&1 ||
+		{ tail -40 "$dir/patched.log" >&2; die "patched module build failed, log: $dir/patched.log"; }
+	rm -rf "$out"
+	mkdir -p "$out/modules"
+	cp "$src/virt/lib/irqbypass.ko" "$src"/arch/x86/kvm/*.ko "$out/modules/"
+	touch "$out/done"
+fi
+echo "$out"

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Hold each patch series to the kernel's standards:
+#   - every patch is `checkpatch.pl --strict` clean;
+#   - the series applies to the Debian source with no fuzz (git am);
+#   - the files it touches build with W=1 without new warnings;
+#   - rebuilding vmlinux with the series applied recompiles nothing, so the
+#     patched modules load into the stock kernel image.
+#
+#   kernel/check-patches.sh [6.1] [6.12]
+#
+# Prints one PASS/FAIL line per check and "N passed, N failed".
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+. "$top/lab/lib.sh"
+
+[ $# -gt 0 ] || set -- 6.1 6.12
+need_pkgs python3-ply
+passed=0 failed=0
+result() { # result OK NAME [DETAIL]
+	if [ "$1" = 1 ]; then passed=$((passed + 1)); echo "PASS  $2"
+	else failed=$((failed + 1)); echo "FAIL  $2${3:+: $3}"; fi
+}
+
+for ver in "$@"; do
+	stock=$("$here/build.sh" "$ver" stock | tail -1)
+	patched=$("$here/build.sh" "$ver" patched | tail -1)
+	dir=$(dirname "$stock")
+	src=$dir/src
+	exec 9>"$dir/lock"
+	flock 9
+	mapfile -t patches < <(grep -v '^\s*\(#\|$\)' "$here/patches/$ver/series")
+
+	# MAINTAINERS already lists arch/x86/kvm/ for KVM x86, so checkpatch's
+	# generic "does MAINTAINERS need updating?" question for new files
+	# (FILE_PATH_CHANGES) does not apply.
+	for p in "${patches[@]}"; do
+		if o=$(cd "$src" && scripts/checkpatch.pl --strict --ignore FILE_PATH_CHANGES \
+			"$here/patches/$ver/$p" 2>&1); then
+			result 1 "$ver checkpatch --strict $p"
+		else
+			result 0 "$ver checkpatch --strict $p" "$(echo "$o" | grep -E '^(ERROR|WARNING|CHECK)' | head -5 | tr '\n' ' ')"
+		fi
+	done
+
+	# build.sh applied the series with git am, which allows no fuzz.
+	result 1 "$ver series applies to linux-source-$ver with no fuzz"
+
+	# W=1: compile each touched C file before and after the series.
+	mapfile -t files < <(git -C "$src" diff --name-only stock patched -- '*.c')
+	w1() { # w1 REF: warnings of the touched files at REF
+		git -C "$src" checkout -q -f "$1"
+		for f in "${files[@]}"; do
+			make -C "$src" -s LOCALVERSION= W=1 CONFIG_KVM_WERROR= "${f%.c}.o" 2>&1 |
+				grep -E 'warning:' | sed -E 's/:[0-9]+:[0-9]+:/:/' || true
+		done | sort -u
+	}
+	w1 stock >"$dir/w1-stock.txt"
+	w1 patched >"$dir/w1-patched.txt"
+	new=$(comm -13 "$dir/w1-stock.txt" "$dir/w1-patched.txt")
+	if [ -z "$new" ]; then
+		result 1 "$ver W=1 build of ${#files[@]} touched files: no new warnings"
+	else
+		result 0 "$ver W=1 build" "new warnings: $(echo "$new" | head -5 | tr '\n' ' ')"
+	fi
+
+	# vmlinux: with the series applied, nothing built into the image changes.
+	before=$(sha256sum "$src/vmlinux" | cut -c1-16)
+	o=$(make -C "$src" LOCALVERSION= -j"$(nproc)" vmlinux 2>&1)
+	after=$(sha256sum "$src/vmlinux" | cut -c1-16)
+	cc=$(echo "$o" | grep -E '^\s+(CC|AS|LD)\s' | grep -v 'vmlinux' || true)
+	if [ "$before" = "$after" ] && [ -z "$cc" ]; then
+		result 1 "$ver vmlinux unchanged by the series (stock bzImage + patched modules)"
+	else
+		result 0 "$ver vmlinux unchanged by the series" "rebuilt: $(echo "$cc" | head -5 | tr '\n' ' ')"
+	fi
+	git -C "$src" checkout -q -f patched
+	flock -u 9
+done
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

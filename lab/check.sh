@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Run the in-lab tests: for each kernel and vendor, boot the stock kernel
+# under emulation once, and inside it run the tests against the stock KVM
+# modules (the oracles) and against the patched ones.
+#
+#   lab/check.sh [-k "6.1 6.12"] [-v "amd intel"]
+#
+# Prints one line per test, the outer VM's log of any run that failed, and
+# a closing "N passed, N failed" line; exits non-zero on any failure.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+. "$here/lib.sh"
+
+kernels="6.1 6.12"
+vendors="amd intel"
+while getopts "k:v:" o; do
+	case $o in
+	k) kernels=$OPTARG ;; v) vendors=$OPTARG ;;
+	*) die "usage: lab/check.sh [-k \"6.1 6.12\"] [-v \"amd intel\"]" ;;
+	esac
+done
+
+out=${LAB_OUT:-$top/build/lab}
+mkdir -p "$out"
+step "building the in-lab test programs"
+make -s -C "$top/tests/lab" O="$out/tests" >/dev/null
+
+passed=0 failed=0
+failures=()
+record() { # record NAME OK DETAIL
+	if [ "$2" = 1 ]; then
+		passed=$((passed + 1))
+		printf 'PASS  %s\n' "$1"
+	else
+		failed=$((failed + 1))
+		failures+=("$1")
+		printf 'FAIL  %s%s\n' "$1" "${3:+: $3}"
+	fi
+}
+
+for k in $kernels; do
+	stock=$("$top/kernel/build.sh" "$k" stock | tail -1)
+	patched=$("$top/kernel/build.sh" "$k" patched | tail -1)
+	for v in $vendors; do
+		tag="$k/$v"
+		initrd="$out/initrd-$k-$v.gz"
+		log="$out/lab-$k-$v.log"
+		"$here/mkinitramfs.sh" "$initrd" "$top/tests/lab/payload.sh" \
+			"$stock/modules" "$patched/modules" -- "$out"/tests/test_*
+		case $v in amd) cpus=2 ;; intel) cpus=1 ;; esac
+		step "booting linux $k on $v (log: $log)"
+		rc=0
+		"$here/run.sh" -q -v "$v" -k "$stock/bzImage" -i "$initrd" -l "$log" \
+			-c "$cpus" -t "${LAB_TIMEOUT:-1500}" || rc=$?
+		seen=0
+		while read -r _ name p f r; do
+			seen=1
+			p=${p#passed=} f=${f#failed=} r=${r#rc=}
+			if [ "$f" = 0 ] && [ "$r" = 0 ]; then
+				record "$tag $name ($p subtests)" 1
+			else
+				record "$tag $name" 0 "$f of $((p + f)) subtests failed"
+			fi
+		done < <(grep -a '^LAB-TEST: ' "$log" || true)
+		if [ "$rc" != 0 ]; then
+			record "$tag boot" 0 "$(case $rc in 1) echo "payload or kernel failed" ;; *) echo "no result: crash, hang or timeout" ;; esac)"
+			echo "---- outer VM log ($tag), last 80 lines of $log ----"
+			tail -n 80 "$log"
+			echo "---- end of log ----"
+		elif [ "$seen" = 0 ]; then
+			record "$tag boot" 0 "the outer VM ran no test"
+		fi
+	done
+done
+
+if [ "${#failures[@]}" -gt 0 ]; then
+	echo "failed:"
+	printf '  %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

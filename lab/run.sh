@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Boot the lab's outer VM under pure emulation and report the outcome.
+#
+#   lab/run.sh -v amd|intel -k BZIMAGE -i INITRD -l LOG [-t TIMEOUT] [-c CPUS] [-m MiB] [-q]
+#
+#   amd:   QEMU TCG, -cpu EPYC (SVM, nested paging)
+#   intel: Bochs, corei7_skylake_x (VMX, EPT, VPID), booted from an ISO
+#
+# The serial console goes to LOG (and to stdout unless -q). Exit status:
+# 0 the payload passed, 1 it failed, 2 no result (panic, hang, timeout);
+# a kernel oops, BUG or WARNING in the log also counts as a failure.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+
+vendor= kernel= initrd= log= timeout=600 cpus=2 mem=1024 quiet=
+while getopts "v:k:i:l:t:c:m:q" o; do
+	case $o in
+	v) vendor=$OPTARG ;; k) kernel=$OPTARG ;; i) initrd=$OPTARG ;;
+	l) log=$OPTARG ;; t) timeout=$OPTARG ;; c) cpus=$OPTARG ;; m) mem=$OPTARG ;;
+	q) quiet=1 ;; *) die "usage: lab/run.sh -v amd|intel -k BZIMAGE -i INITRD -l LOG [-t S] [-c N] [-m MiB] [-q]" ;;
+	esac
+done
+[ -n "$vendor" ] && [ -n "$kernel" ] && [ -n "$initrd" ] && [ -n "$log" ] || die "lab/run.sh needs -v, -k, -i and -l"
+[ -f "$kernel" ] || die "kernel $kernel not found"
+[ -f "$initrd" ] || die "initrd $initrd not found"
+cmdline="console=ttyS0,115200 panic=-1 oops=panic loglevel=4"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+: > "$log"
+if [ -z "$quiet" ]; then tail -n +1 -f "$log" --pid=$$ & fi
+
+case $vendor in
+amd)
+	need_pkgs qemu-system-x86
+	emu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu EPYC -smp "$cpus" -m "$mem"
+		-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
+		-display none -monitor none -serial "file:$log" -no-reboot -nodefaults)
+	;;
+intel)
+	need_pkgs bochs bochsbios vgabios isolinux syslinux-common xorriso
+	mkdir -p "$work/iso/isolinux"
+	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$work/iso/isolinux/"
+	cp "$kernel" "$work/iso/bzImage"
+	cp "$initrd" "$work/iso/initrd.gz"
+	printf 'default lab\nprompt 0\nlabel lab\n  kernel /bzImage\n  append initrd=/initrd.gz %s\n' \
+		"$cmdline" > "$work/iso/isolinux/isolinux.cfg"
+	xorriso -as mkisofs -quiet -o "$work/lab.iso" -b isolinux/isolinux.bin -c isolinux/boot.cat \
+		-no-emul-boot -boot-load-size 4 -boot-info-table "$work/iso" 2>"$work/xorriso.log" ||
+		{ cat "$work/xorriso.log" >&2; die "xorriso failed"; }
+	cat > "$work/bochsrc" <<-RC
+	megs: $mem
+	cpu: model=corei7_skylake_x, ips=50000000, reset_on_triple_fault=0
+	romimage: file=/usr/share/bochs/BIOS-bochs-latest
+	vgaromimage: file=/usr/share/vgabios/vgabios.bin
+	ata0-master: type=cdrom, path=$work/lab.iso, status=inserted
+	boot: cdrom
+	com1: enabled=1, mode=file, dev=$log
+	display_library: rfb, options="timeout=0"
+	clock: sync=none, time0=1
+	log: $work/bochs.log
+	panic: action=fatal
+	error: action=ignore
+	info: action=ignore
+	debug: action=ignore
+	RC
+	echo c > "$work/rc"
+	emu=(bochs -q -f "$work/bochsrc" -rc "$work/rc")
+	;;
+*) die "unknown vendor '$vendor' (want amd or intel)" ;;
+esac
+
+# The outer VM prints a result line and halts; the run ends when that line
+# (or a panic) is in the log, when the emulator exits, or at the timeout.
+(cd "$work" && exec "${emu[@]}" </dev/null >"$work/emu.log" 2>&1) &
+emu_pid=$!
+status=running
+deadline=$((SECONDS + timeout))
+while kill -0 "$emu_pid" 2>/dev/null; do
+	if grep -q -E '^LAB-RESULT:|Kernel panic|reboot: (System halted|Power down)' "$log"; then
+		sleep 3	# let the serial port drain
+		status=done
+		break
+	fi
+	if [ "$SECONDS" -ge "$deadline" ]; then
+		status=timeout
+		break
+	fi
+	sleep 0.5
+done
+kill "$emu_pid" 2>/dev/null && { sleep 1; kill -9 "$emu_pid" 2>/dev/null; }
+wait "$emu_pid" 2>/dev/null || true
+[ "$status" = timeout ] && echo "lab: TIMEOUT after ${timeout}s ($vendor)" | tee -a "$log" >&2
+
+if grep -q -E 'Kernel panic|BUG:|Oops|WARNING:|UBSAN:|KASAN:' "$log"; then
+	echo "lab: the outer kernel reported a problem ($vendor):" >&2
+	grep -E -A5 'Kernel panic|BUG:|Oops|WARNING:|UBSAN:|KASAN:' "$log" | head -40 >&2
+	exit 1
+fi
+grep -q '^LAB-RESULT: PASS' "$log" && exit 0
+grep -q '^LAB-RESULT: FAIL' "$log" && exit 1
+echo "lab: no result from the outer VM ($vendor, run $status); emulator said:" >&2
+tail -5 "$work/emu.log" >&2
+exit 2

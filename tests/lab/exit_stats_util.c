@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exit_stats_util.h"
+
+struct leaf guest_leaf(struct vm *vm, u64 gpa)
+{
+	struct leaf l;
+
+	memcpy(&l, gpa_to_hva(vm, gpa), sizeof(l));
+	return l;
+}
+
+u64 leaf_count(struct leaf l)
+{
+	return (u64)l.ebx << 32 | l.eax;
+}
+
+u64 leaf_cycles(struct leaf l)
+{
+	return (u64)l.ebx << 32 | l.ecx;
+}
+
+/*
+ * Intel SDM Vol. 3C, Appendix C (basic exit reasons); AMD APM Vol. 2,
+ * Appendix C (EXITCODE), as listed in docs/cpuid-abi.md.
+ */
+static const u32 vmx_defined[][2] = {
+	{ 0, 34 }, { 36, 37 }, { 39, 41 }, { 43, 70 }, { 72, 77 },
+};
+static const u32 svm_defined[][2] = { { 0, 0xa5 }, { 0x400, 0x403 } };
+
+bool reason_defined(u32 reason)
+{
+	const u32 (*d)[2] = host_is_amd() ? svm_defined : vmx_defined;
+	size_t i, n = host_is_amd() ? 2 : sizeof(vmx_defined) / sizeof(vmx_defined[0]);
+
+	for (i = 0; i < n; i++)
+		if (reason >= d[i][0] && reason <= d[i][1])
+			return true;
+	return false;
+}
+
+u32 reason_max_defined(void)
+{
+	return host_is_amd() ? 0x403 : 77;
+}
+
+void vcpu_prepare(struct vm *vm, int i, u32 edi, u32 ebp)
+{
+	struct kvm_regs regs;
+
+	vcpu_setup_real_mode(vm, i, GUEST_CODE_GPA);
+	vcpu_get_regs(vm, i, &regs);
+	regs.rdi = edi;
+	regs.rbp = ebp;
+	vcpu_set_regs(vm, i, &regs);
+}
+
+struct vcpu_thread {
+	pthread_t tid;
+	struct vm *vm;
+	int i;
+	pthread_barrier_t *start;
+};
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu_thread *t = arg;
+
+	pthread_barrier_wait(t->start);
+	vcpu_run_expect(t->vm, t->i, KVM_EXIT_HLT);
+	return NULL;
+}
+
+void vcpus_run_parallel(struct vm *vm, int first, int n)
+{
+	struct vcpu_thread t[VM_MAX_VCPUS];
+	pthread_barrier_t start;
+	int i, r;
+
+	pthread_barrier_init(&start, NULL, n);
+	for (i = 0; i < n; i++) {
+		t[i] = (struct vcpu_thread){ .vm = vm, .i = first + i, .start = &start };
+		r = pthread_create(&t[i].tid, NULL, vcpu_thread, &t[i]);
+		errno = r;
+		TEST_ASSERT(!r, "creating the thread of vCPU %d failed", first + i);
+	}
+	for (i = 0; i < n; i++)
+		pthread_join(t[i].tid, NULL);
+	pthread_barrier_destroy(&start);
+}
+
+int view_read(struct vm *vm, struct view *v)
+{
+	char path[128], line[256], name[64];
+	unsigned long long c, y;
+	unsigned int r;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/kvm/%d-%d/exit_stats",
+		 getpid(), vm->fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	memset(v, 0, sizeof(*v));
+	while (fgets(line, sizeof(line), f)) {
+		if (line[0] == '#')
+			continue;
+		if (sscanf(line, "total %63s %llu %llu", name, &c, &y) == 3) {
+			v->total_count = c;
+			v->total_cycles = y;
+			continue;
+		}
+		if (sscanf(line, "other %63s %llu %llu", name, &c, &y) == 3)
+			r = ~0u;
+		else
+			TEST_ASSERT(sscanf(line, "%u %63s %llu %llu", &r, name, &c, &y) == 4,
+				    "unexpected line in %s: %s", path, line);
+		TEST_ASSERT(v->n < VIEW_MAX, "more than %d lines in %s", VIEW_MAX, path);
+		v->reason[v->n] = r;
+		v->count[v->n] = c;
+		v->cycles[v->n] = y;
+		v->n++;
+	}
+	fclose(f);
+	return v->n;
+}
+
+u64 view_count(const struct view *v, u32 reason)
+{
+	int i;
+
+	for (i = 0; i < v->n; i++)
+		if (v->reason[i] == reason)
+			return v->count[i];
+	return 0;
+}

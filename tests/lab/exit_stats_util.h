@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers for the tests of the exit-statistics CPUID leaves: the ABI
+ * (docs/cpuid-abi.md) as the tests hold the patch to it, guest snippets
+ * that read leaves, parallel vCPU runs and the host-side debugfs view.
+ */
+#ifndef KVM_EXITSTAT_EXIT_STATS_UTIL_H
+#define KVM_EXITSTAT_EXIT_STATS_UTIL_H
+
+#include "kvm_util.h"
+
+#define LEAF_INFO		0x4ffffffb
+#define LEAF_CYCLES		0x4ffffffc
+#define LEAF_COUNT		0x4ffffffd
+#define LEAF_TOTAL_CYCLES	0x4ffffffe
+#define LEAF_TOTAL		0x4fffffff
+
+/*
+ * Guest snippet: CPUID with EAX = leaf and ECX = EBP, the four registers
+ * stored at the absolute guest address addr (16 bytes). Clobbers EAX-EDX.
+ */
+#define GUEST_READ_LEAF(leaf, addr)					\
+	"	mov $" #leaf ", %eax\n"					\
+	"	mov %ebp, %ecx\n"					\
+	"	cpuid\n"						\
+	"	mov %eax, " #addr "\n"					\
+	"	mov %ebx, " #addr "+4\n"				\
+	"	mov %ecx, " #addr "+8\n"				\
+	"	mov %edx, " #addr "+12\n"
+
+/* Guest snippet: EDI CPUIDs with EAX = 0 (EDI ends at 0). */
+#define GUEST_CPUID_LOOP						\
+	"	test %edi, %edi\n"					\
+	"	jz 8f\n"						\
+	"7:	xor %eax, %eax\n"					\
+	"	cpuid\n"						\
+	"	dec %edi\n"						\
+	"	jnz 7b\n"						\
+	"8:\n"
+
+struct leaf {
+	u32 eax, ebx, ecx, edx;
+};
+
+/* Read the leaf a guest stored at gpa. */
+struct leaf guest_leaf(struct vm *vm, u64 gpa);
+u64 leaf_count(struct leaf l);		/* EBX:EAX */
+u64 leaf_cycles(struct leaf l);		/* EBX:ECX */
+
+/* The exit reasons the vendor's manual defines (docs/cpuid-abi.md). */
+bool reason_defined(u32 reason);
+u32 reason_max_defined(void);
+
+/* Set up vCPU i at GUEST_CODE_GPA with EDI and EBP given. */
+void vcpu_prepare(struct vm *vm, int i, u32 edi, u32 ebp);
+
+/* Run vCPUs first..first+n-1, one thread each, all until HLT. */
+void vcpus_run_parallel(struct vm *vm, int first, int n);
+
+/*
+ * Host-side view: the VM's /sys/kernel/debug/kvm/<pid>-<fd>/exit_stats.
+ * Returns the number of reason lines read into reason[]/count[]/cycles[]
+ * (the "other" line as reason ~0), the total line in *total_*; -1 if the
+ * file does not exist.
+ */
+#define VIEW_MAX	512
+struct view {
+	int n;
+	u32 reason[VIEW_MAX];
+	u64 count[VIEW_MAX], cycles[VIEW_MAX];
+	u64 total_count, total_cycles;
+};
+int view_read(struct vm *vm, struct view *v);
+u64 view_count(const struct view *v, u32 reason);
+
+#endif /* KVM_EXITSTAT_EXIT_STATS_UTIL_H */

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The patch's numbers against independent oracles, for a guest that runs
+ * K CPUIDs and M port writes (each an exit to userspace) and halts:
+ *   - the host-side view (debugfs exit_stats) sums to KVM's own "exits"
+ *     statistic, and its total line to the sum of its reason lines;
+ *   - every reason's count equals the kvm:kvm_exit histogram's;
+ *   - the guest's own reading of the CPUID count agrees with the host's.
+ */
+#include "exit_stats_util.h"
+
+#define KVM_EXIT_EVENT	"kvm/kvm_exit"
+#define PORT		0xe9
+
+/* EDI = K, ECX on entry unused, EBX = M port writes, EBP = CPUID reason. */
+GUEST_CODE(guest_mix,
+	GUEST_CPUID_LOOP
+	"	mov %bx, %cx\n"
+	"	jcxz 2f\n"
+	"1:	out %al, $" __stringify(PORT) "\n"
+	"	loop 1b\n"
+	"2:\n"
+	GUEST_READ_LEAF(0x4ffffffd, 0x8000)
+	"9:	hlt\n"
+	"	jmp 9b\n");
+
+static void test_oracles(u32 k, u32 m)
+{
+	u32 reason = cpuid_exit_reason(), ios = 0, r;
+	struct vm *vm = vm_create(1);
+	u64 exits, sum = 0, sum_cycles = 0, guest, hist;
+	struct kvm_regs regs;
+	struct view v;
+	int i, mismatches = 0;
+
+	vm_load_code(vm, GUEST_CODE_GPA, guest_mix);
+	vcpu_prepare(vm, 0, k, reason);
+	vcpu_get_regs(vm, 0, &regs);
+	regs.rbx = m;
+	vcpu_set_regs(vm, 0, &regs);
+	hist_trigger_start(KVM_EXIT_EVENT, "exit_reason");
+	while ((r = vcpu_run(vm, 0)) == KVM_EXIT_IO)
+		ios++;
+	TEST_ASSERT(r == KVM_EXIT_HLT, "expected HLT after the port writes, got %s",
+		    exit_reason_str(r));
+	TEST_ASSERT(ios == m, "expected %u port-write exits to userspace, got %u", m, ios);
+
+	TEST_ASSERT(view_read(vm, &v) > 0, "no host-side view (debugfs exit_stats) for the VM");
+	exits = vm_vcpu_stat(vm, 0, "exits");
+	for (i = 0; i < v.n; i++) {
+		sum += v.count[i];
+		sum_cycles += v.cycles[i];
+		if (v.reason[i] == ~0u)
+			continue;
+		hist = hist_count(KVM_EXIT_EVENT, v.reason[i]);
+		if (hist != v.count[i] && mismatches++ < 5)
+			ktap_diag("reason 0x%x: %llu exits counted, kvm_exit saw %llu",
+				  v.reason[i], v.count[i], hist);
+	}
+	hist = hist_total(KVM_EXIT_EVENT);
+	hist_trigger_stop();
+	guest = leaf_count(guest_leaf(vm, 0x8000));
+
+	ktap_diag("K=%u M=%u: view sum %llu, view total %llu, KVM exits stat %llu, "
+		  "kvm_exit events %llu", k, m, sum, v.total_count, exits, hist);
+	ktap_result(sum == exits && v.total_count == exits, "view_sum_equals_exits_stat_k%u", k);
+	ktap_result(!mismatches && hist == exits, "view_equals_kvm_exit_hist_k%u", k);
+	ktap_result(v.total_cycles == sum_cycles && sum_cycles > 0, "view_cycles_sum_k%u", k);
+	ktap_diag("CPUID exits: guest read %llu, host view %llu; port writes %llu (M=%u)",
+		  guest, view_count(&v, reason), view_count(&v, host_is_amd() ? 0x7b : 30), m);
+	ktap_result(guest == view_count(&v, reason) && guest == (u64)k + 1 &&
+		    view_count(&v, host_is_amd() ? 0x7b : 30) == m, "guest_view_matches_host_k%u", k);
+	vm_free(vm);
+}
+
+int main(int argc, char **argv)
+{
+	u32 k = 5000;
+
+	test_init(argc, argv, &k);
+	ktap_plan(8);
+	test_oracles(k, 100);
+	test_oracles(1, 0);
+	return ktap_finish();
+}
