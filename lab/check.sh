@@ -54,15 +54,15 @@ for k in $kernels; do
 		"$here/run.sh" -q -v "$v" -k "$stock/bzImage" -i "$initrd" -l "$log" \
 			-c "$cpus" -t "${LAB_TIMEOUT:-1500}" || rc=$?
 		seen=0
-		while read -r _ name p f r; do
+		while IFS='|' read -r name p f r; do
 			seen=1
-			p=${p#passed=} f=${f#failed=} r=${r#rc=}
 			if [ "$f" = 0 ] && [ "$r" = 0 ]; then
 				record "$tag $name ($p subtests)" 1
 			else
 				record "$tag $name" 0 "$f of $((p + f)) subtests failed"
 			fi
-		done < <(grep -a '^LAB-TEST: ' "$log" || true)
+		done < <(tr -d '\r' < "$log" |
+			sed -n 's/^LAB-TEST: \(.*\) passed=\([0-9]*\) failed=\([0-9]*\) rc=\([0-9]*\)$/\1|\2|\3|\4/p')
 		if [ "$rc" != 0 ]; then
 			record "$tag boot" 0 "$(case $rc in 1) echo "payload or kernel failed" ;; *) echo "no result: crash, hang or timeout" ;; esac)"
 			echo "---- outer VM log ($tag), last 80 lines of $log ----"

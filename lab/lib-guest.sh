@@ -32,14 +32,15 @@ kvm_unload() {
 	return 0
 }
 
-# run_ktap NAME CMD...: run a KTAP-speaking test, prefix its lines, and
-# print one summary line the host-side runner collects.
+# run_ktap NAME CMD...: run a KTAP-speaking test (killed after
+# LAB_TEST_TIMEOUT seconds), prefix its lines, and print one summary line
+# the host-side runner collects.
 run_ktap() {
 	name=$1; shift
 	echo "lab: running $name"
-	"$@" > /tmp/ktap.out 2>&1
-	rc=$?
-	sed "s/^/[$name] /" /tmp/ktap.out
+	{ timeout "${LAB_TEST_TIMEOUT:-600}" "$@" 2>&1; echo "$?" > /tmp/ktap.rc; } |
+		tee /tmp/ktap.out | sed "s|^|[$name] |"
+	rc=$(cat /tmp/ktap.rc)
 	p=$(grep -c '^ok ' /tmp/ktap.out)
 	f=$(grep -c '^not ok ' /tmp/ktap.out)
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi

@@ -111,15 +111,15 @@ int view_read(struct vm *vm, struct view *v)
 	while (fgets(line, sizeof(line), f)) {
 		if (line[0] == '#')
 			continue;
-		if (sscanf(line, "total %63s %llu %llu", name, &c, &y) == 3) {
+		if (sscanf(line, "total %llu %llu", &c, &y) == 2) {
 			v->total_count = c;
 			v->total_cycles = y;
 			continue;
 		}
-		if (sscanf(line, "other %63s %llu %llu", name, &c, &y) == 3)
+		if (sscanf(line, "other %llu %llu", &c, &y) == 2)
 			r = ~0u;
 		else
-			TEST_ASSERT(sscanf(line, "%u %63s %llu %llu", &r, name, &c, &y) == 4,
+			TEST_ASSERT(sscanf(line, "%u %llu %llu %63s", &r, &c, &y, name) == 4,
 				    "unexpected line in %s: %s", path, line);
 		TEST_ASSERT(v->n < VIEW_MAX, "more than %d lines in %s", VIEW_MAX, path);
 		v->reason[v->n] = r;

@@ -12,10 +12,10 @@
 #define KVM_EXIT_EVENT	"kvm/kvm_exit"
 #define PORT		0xe9
 
-/* EDI = K, ECX on entry unused, EBX = M port writes, EBP = CPUID reason. */
+/* EDI = K, SI = M port writes, EBP = CPUID reason. */
 GUEST_CODE(guest_mix,
 	GUEST_CPUID_LOOP
-	"	mov %bx, %cx\n"
+	"	mov %si, %cx\n"
 	"	jcxz 2f\n"
 	"1:	out %al, $" __stringify(PORT) "\n"
 	"	loop 1b\n"
@@ -36,7 +36,7 @@ static void test_oracles(u32 k, u32 m)
 	vm_load_code(vm, GUEST_CODE_GPA, guest_mix);
 	vcpu_prepare(vm, 0, k, reason);
 	vcpu_get_regs(vm, 0, &regs);
-	regs.rbx = m;
+	regs.rsi = m;
 	vcpu_set_regs(vm, 0, &regs);
 	hist_trigger_start(KVM_EXIT_EVENT, "exit_reason");
 	while ((r = vcpu_run(vm, 0)) == KVM_EXIT_IO)
