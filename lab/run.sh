@@ -88,7 +88,7 @@ while kill -0 "$emu_pid" 2>/dev/null; do
 	fi
 	sleep 0.5
 done
-kill "$emu_pid" 2>/dev/null && { sleep 1; kill -9 "$emu_pid" 2>/dev/null; }
+if kill "$emu_pid" 2>/dev/null; then sleep 1; kill -9 "$emu_pid" 2>/dev/null || true; fi
 wait "$emu_pid" 2>/dev/null || true
 [ "$status" = timeout ] && echo "lab: TIMEOUT after ${timeout}s ($vendor)" | tee -a "$log" >&2
 
