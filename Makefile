@@ -12,7 +12,8 @@ all: check
 demo:
 	@bash lab/demo.sh -v $(VENDOR) -k $(KERNEL)
 
-check: check-patches check-lab
+check:
+	@bash tests/check.sh -k "$(KERNELS)" -v "$(VENDORS)"
 
 check-patches:
 	@bash kernel/check-patches.sh $(KERNELS)

@@ -32,8 +32,7 @@ mkdir -p "$dir"
 exec 9>"$dir/lock"
 flock 9
 
-jobs=$(nproc)
-kmake() { make -C "$src" -j"$jobs" LOCALVERSION= KBUILD_BUILD_USER=lab KBUILD_BUILD_HOST=lab "$@"; }
+kmake() { kernel_make "$src" "$@"; }
 
 if ! git -C "$src" rev-parse -q --verify stock >/dev/null 2>&1; then
 	step "unpacking linux-source-$ver $pkgver into $src"

@@ -49,7 +49,7 @@ for ver in "$@"; do
 	# vmlinux: with the series applied, nothing built into the image changes.
 	git -C "$src" checkout -q -f patched
 	before=$(sha256sum "$src/vmlinux" | cut -c1-16)
-	o=$(make -C "$src" LOCALVERSION= -j"$(nproc)" vmlinux 2>&1)
+	o=$(kernel_make "$src" vmlinux 2>&1)
 	after=$(sha256sum "$src/vmlinux" | cut -c1-16)
 	cc=$(echo "$o" | grep -E '^\s+(CC|AS|LD)\s' | grep -v 'vmlinux' || true)
 	if [ "$before" = "$after" ] && [ -z "$cc" ]; then
@@ -66,7 +66,7 @@ for ver in "$@"; do
 			touch "$src/$f"
 			f=${f#arch/x86/kvm/}
 			# M= builds only the module directory, as a user would.
-			make -C "$src" LOCALVERSION= W=1 CONFIG_KVM_WERROR= \
+			kernel_make "$src" W=1 CONFIG_KVM_WERROR= \
 				M="$src/arch/x86/kvm" "${f%.c}.o" 2>&1 |
 				grep -E 'warning:' | sed -E 's/:[0-9]+:[0-9]+:/:/' || true
 		done | sort -u

@@ -28,3 +28,11 @@ need_pkgs() {
 			  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/tmp/kvm-exitstat-apt.log 2>&1; }
 	) || { tail -20 /tmp/kvm-exitstat-apt.log >&2; die "apt-get install ${missing[*]} failed"; }
 }
+
+# kernel_make SRC ARGS...: make in a kernel tree of the cache, always with the
+# same variables, so that one build never invalidates another's objects.
+kernel_make() {
+	local src=$1
+	shift
+	make -C "$src" -j"$(nproc)" LOCALVERSION= KBUILD_BUILD_USER=lab KBUILD_BUILD_HOST=lab "$@"
+}

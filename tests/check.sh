@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# make check: every test suite, one closing count.
+#
+#   tests/check.sh [-k "6.1 6.12"] [-v "amd intel"]
+set -uo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+kernels="6.1 6.12" vendors="amd intel"
+while getopts "k:v:" o; do
+	case $o in
+	k) kernels=$OPTARG ;; v) vendors=$OPTARG ;;
+	*) echo "usage: tests/check.sh [-k KERNELS] [-v VENDORS]" >&2; exit 1 ;;
+	esac
+done
+
+passed=0 failed=0 broken=()
+suite() { # suite NAME CMD...: run a suite that ends with "N passed, N failed"
+	local name=$1 out rc line
+	shift
+	echo "=== $name"
+	out=$(mktemp)
+	"$@" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -1)
+	rm -f "$out"
+	if [ -z "$line" ]; then
+		failed=$((failed + 1))
+		broken+=("$name (no result line, exit status $rc)")
+		return
+	fi
+	passed=$((passed + ${line%% passed*}))
+	line=${line#*, }
+	failed=$((failed + ${line%% failed}))
+	[ "$rc" = 0 ] || [ "${line%% failed}" != 0 ] || { failed=$((failed + 1)); broken+=("$name (exit status $rc)"); }
+}
+
+suite "patch series" bash "$top/kernel/check-patches.sh" $kernels
+suite "in-lab tests" bash "$top/lab/check.sh" -k "$kernels" -v "$vendors"
+
+echo "==="
+for b in "${broken[@]}"; do echo "broken: $b"; done
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
