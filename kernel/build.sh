@@ -6,7 +6,8 @@
 # Prints the directory holding the result on the last line of stdout:
 #   stock:   DIR/bzImage and DIR/modules/{irqbypass,kvm,kvm-amd,kvm-intel}.ko
 #   patched: DIR/modules/*.ko built from the same tree with the series in
-#            kernel/patches/VER/ applied (the bzImage stays the stock one).
+#            kernel/patches/VER/ applied (the bzImage stays the stock one),
+#            and DIR/modules/kvm_kunit.ko, kvm.ko with the KUnit tests.
 #
 # The cache key is the Debian package version plus a hash of the config
 # fragment, so a second run rebuilds nothing, and a changed patch series
@@ -91,12 +92,19 @@ if [ ! -e "$out/done" ]; then
 		git -C "$src" am -q --whitespace=error-all "$series_dir/$p" ||
 			{ git -C "$src" am --abort || true; die "patch $p does not apply to linux-source-$ver $pkgver"; }
 	done
+	rm -rf "$dir"/patched-*	# older series
+	mkdir -p "$out/modules"
+	# kvm.ko with the KUnit tests built in, for the lab only (kvm_kunit.ko).
+	step "building kvm.ko with the series' KUnit tests for $ver"
+	kmake M=arch/x86/kvm CFLAGS_exit_stats.o=-DCONFIG_KVM_EXIT_STATS_KUNIT_TEST modules \
+		>"$dir/patched.log" 2>&1 ||
+		{ tail -40 "$dir/patched.log" >&2; die "KUnit module build failed, log: $dir/patched.log"; }
+	cp "$src/arch/x86/kvm/kvm.ko" "$out/modules/kvm_kunit.ko"
 	step "building patched KVM modules for $ver (make M=arch/x86/kvm modules)"
 	kmake M=arch/x86/kvm modules >"$dir/patched.log" 2>&1 ||
 		{ tail -40 "$dir/patched.log" >&2; die "patched module build failed, log: $dir/patched.log"; }
-	rm -rf "$out"
-	mkdir -p "$out/modules"
-	cp "$src/virt/lib/irqbypass.ko" "$src"/arch/x86/kvm/*.ko "$out/modules/"
+	cp "$src/virt/lib/irqbypass.ko" "$src"/arch/x86/kvm/kvm.ko "$src"/arch/x86/kvm/kvm-amd.ko \
+		"$src"/arch/x86/kvm/kvm-intel.ko "$out/modules/"
 	touch "$out/done"
 fi
 echo "$out"

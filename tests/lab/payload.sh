@@ -49,6 +49,24 @@ kvm_unload || exit 1
 # A bad scope is refused with a clear message.
 check "patched/bad exit_stats_scope is refused" sh -c '! insmod /lab/modules/test/kvm.ko exit_stats_scope=bogus 2>/dev/null && dmesg | grep -q "exit_stats_scope must be"'
 
+# KUnit: kvm.ko built with the series' KUnit tests runs them as it loads.
+grep -q '^irqbypass ' /proc/modules || insmod /lab/modules/test/irqbypass.ko
+say insmod test/kvm_kunit.ko
+if insmod /lab/modules/test/kvm_kunit.ko; then
+	dmesg | sed -n '/# Subtest: kvm-exit-stats/,/ok [0-9]* kvm-exit-stats/p' |
+		sed 's/^\[[ 0-9.]*\] *//' > /tmp/kunit.out
+	sed 's/^/[kunit] /' /tmp/kunit.out
+	p=$(grep -c '^ok [0-9]* exit_stats_test_' /tmp/kunit.out)
+	f=$(grep -c '^not ok ' /tmp/kunit.out)
+	grep -q '^ok [0-9]* kvm-exit-stats' /tmp/kunit.out && [ "$p" -gt 0 ] && rc=0 || rc=1
+	[ "$rc" = 0 ] || fail=1
+	echo "LAB-TEST: patched/kunit kvm-exit-stats passed=$p failed=$f rc=$rc"
+	rmmod kvm
+else
+	echo "LAB-TEST: patched/kunit kvm-exit-stats passed=0 failed=1 rc=1"
+	fail=1
+fi
+
 # The kernel log lines of the assignment, on request.
 kvm_load test "exit_stats_log=1" || exit 1
 /tests/test_leaf_probe > /dev/null || fail=1
