@@ -46,8 +46,8 @@ for k in $kernels; do
 		tag="$k/$v"
 		initrd="$out/initrd-$k-$v.gz"
 		log="$out/lab-$k-$v.log"
-		"$here/mkinitramfs.sh" "$initrd" "$top/tests/lab/payload.sh" \
-			"$stock/modules" "$patched/modules" -- "$out"/tests/test_*
+		"$here/mkinitramfs.sh" -o "$initrd" -p "$top/tests/lab/payload.sh" \
+			-s "$stock/modules" -t "$patched/modules" "$out"/tests/test_*
 		case $v in amd) cpus=2 ;; intel) cpus=1 ;; esac
 		step "booting linux $k on $v (log: $log)"
 		rc=0

@@ -23,17 +23,19 @@ mkdir -p "$out"
 need_pkgs build-essential
 stock=$("$top/kernel/build.sh" "$kernel" stock | tail -1)
 patched=$("$top/kernel/build.sh" "$kernel" patched | tail -1)
-step "building the demo guest"
-make -s -C "$top/tests/lab" O="$out/tests" >/dev/null
-"$here/mkinitramfs.sh" "$out/initrd.gz" "$here/demo-payload.sh" "$stock/modules" "$patched/modules" \
-	-- "$out/tests/demo_guest"
+step "building exitstat and the inner VM's initramfs"
+make -s -C "$top/guest" O="$out/guest" >/dev/null
+"$here/mkinitramfs.sh" -i -o "$out/inner.gz" -p "$here/inner-payload.sh" "$out/guest/exitstat"
+step "building the outer VM's initramfs (with QEMU for the inner VM)"
+"$here/mkinitramfs.sh" -o "$out/initrd.gz" -p "$here/demo-payload.sh" \
+	-s "$stock/modules" -t "$patched/modules" -q "$stock/bzImage:$out/inner.gz"
 case $vendor in
 amd) step "booting linux $kernel under QEMU TCG (-cpu EPYC: AMD SVM with nested paging)" ;;
 intel) step "booting linux $kernel under Bochs (corei7_skylake_x: Intel VMX with EPT); about a minute" ;;
 esac
 rc=0
 "$here/run.sh" -q -v "$vendor" -k "$stock/bzImage" -i "$out/initrd.gz" -l "$out/outer-vm.log" \
-	-c "$([ "$vendor" = amd ] && echo 2 || echo 1)" -t 900 || rc=$?
+	-c "$([ "$vendor" = amd ] && echo 2 || echo 1)" -m 1024 -t 1800 || rc=$?
 # The readable part of the log: from the first step to the result line.
 sed -n '/^== 1\./,/^LAB-RESULT/p' "$out/outer-vm.log" | grep -v '^\[ *[0-9.]*\] ' || true
 if [ "$rc" != 0 ]; then

@@ -77,7 +77,7 @@ emu_pid=$!
 status=running
 deadline=$((SECONDS + timeout))
 while kill -0 "$emu_pid" 2>/dev/null; do
-	if grep -q -E '^LAB-RESULT:|Kernel panic|reboot: (System halted|Power down)' "$log"; then
+	if grep -q -E '^LAB-RESULT:|Kernel panic|reboot: (System halted|Power down|Restarting system)' "$log"; then
 		sleep 3	# let the serial port drain
 		status=done
 		break

@@ -71,7 +71,9 @@ static void test_info(void)
 	ktap_diag("0x4ffffffb: eax 0x%08x signature \"%s\"", l.eax, sig);
 	ktap_result(!strcmp(sig, "KVMExitStats"), "info_signature");
 	ktap_result((l.eax >> 16 & 0xff) == 1 && (l.eax & 0xffff) == reason_max_defined() &&
-		    !(l.eax >> 24), "info_version_max_reason_vm_scope");
+		    !(l.eax >> 24 & 1), "info_version_max_reason_vm_scope");
+	ktap_result(l.eax >> 28 == (host_is_amd() ? 2u : 1u), "info_isa_%s",
+		    host_is_amd() ? "svm" : "vmx");
 	vm_free(vm);
 }
 
@@ -82,7 +84,7 @@ int main(int argc, char **argv)
 
 	if (test_init(argc, argv, &ks[0]))
 		n = 1;
-	ktap_plan(3 * n + 2);
+	ktap_plan(3 * n + 3);
 	test_info();
 	for (i = 0; i < n; i++)
 		test_k_plus_one(ks[i]);
