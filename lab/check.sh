@@ -23,8 +23,11 @@ done
 
 out=${LAB_OUT:-$top/build/lab}
 mkdir -p "$out"
-step "building the in-lab test programs"
+need_pkgs build-essential
+step "building the in-lab test programs and exitstat"
 make -s -C "$top/tests/lab" O="$out/tests" >/dev/null
+make -s -C "$top/guest" O="$out/guest" >/dev/null
+"$here/mkinitramfs.sh" -i -o "$out/inner.gz" -p "$top/tests/lab/inner-check.sh" "$out/guest/exitstat"
 
 passed=0 failed=0
 failures=()
@@ -47,7 +50,8 @@ for k in $kernels; do
 		initrd="$out/initrd-$k-$v.gz"
 		log="$out/lab-$k-$v.log"
 		"$here/mkinitramfs.sh" -o "$initrd" -p "$top/tests/lab/payload.sh" \
-			-s "$stock/modules" -t "$patched/modules" "$out"/tests/test_*
+			-s "$stock/modules" -t "$patched/modules" -q "$stock/bzImage:$out/inner.gz" \
+			"$out"/tests/test_*
 		case $v in amd) cpus=2 ;; intel) cpus=1 ;; esac
 		step "booting linux $k on $v (log: $log)"
 		rc=0

@@ -33,7 +33,9 @@ suite() { # suite NAME CMD...: run a suite that ends with "N passed, N failed"
 	[ "$rc" = 0 ] || [ "${line%% failed}" != 0 ] || { failed=$((failed + 1)); broken+=("$name (exit status $rc)"); }
 }
 
+suite "exitstat unit tests (ASan, UBSan)" make -s -C "$top/guest" check
 suite "patch series" bash "$top/kernel/check-patches.sh" $kernels
+suite "lab self-tests" bash "$top/lab/selftest.sh" "${kernels%% *}"
 suite "in-lab tests" bash "$top/lab/check.sh" -k "$kernels" -v "$vendors"
 
 echo "==="

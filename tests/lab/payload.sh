@@ -33,6 +33,64 @@ for pg in 1 0; do
 	kvm_unload || exit 1
 done
 
+# An inner Linux VM under QEMU -accel kvm: exitstat --json in it agrees
+# with Debian's cpuid for the same leaves and with the host-side view.
+# Counts only grow, so each later reading must lie between the earlier and
+# the later one: J1 <= cpuid <= J2 and J1 <= host view <= J2.
+json_counts() { # JSON line: "reason exits" per reason, then "total exits"
+	echo "$1" | tr '{' '\n' | sed -n 's/.*"reason": *\([0-9]*\).*"exits": *\([0-9]*\).*/\1 \2/p'
+	echo "$1" | sed -n 's/.*"total_exits": *\([0-9]*\).*/total \1/p'
+}
+inner_check() {
+	qemu-system-x86_64 -accel kvm -cpu host -m 160 -smp 1 -nodefaults -no-reboot \
+		-display none -serial stdio -L /inner/share -kernel /inner/bzImage \
+		-initrd /inner/initrd.gz -append "console=ttyS0 panic=-1 loglevel=3" \
+		> /tmp/inner.log 2>&1 &
+	q=$!
+	n=0
+	while ! grep -q INNER-MARK /tmp/inner.log && kill -0 $q 2>/dev/null && [ $n -lt 600 ]; do
+		sleep 1; n=$((n + 1))
+	done
+	cat /sys/kernel/debug/kvm/*/exit_stats > /tmp/host.view 2>/dev/null
+	wait $q
+	tr -d '\r' < /tmp/inner.log > /tmp/inner.txt
+	sed 's/^/[inner] /' /tmp/inner.txt | grep -v '^\[inner\] \[' | tail -12
+	grep -q '^INNER-RESULT: PASS' /tmp/inner.txt || return 1
+	json_counts "$(sed -n 's/^INNER-J1 //p' /tmp/inner.txt)" > /tmp/j1
+	json_counts "$(sed -n 's/^INNER-J2 //p' /tmp/inner.txt)" > /tmp/j2
+	# the host view: "reason exits cycles name" and "total exits cycles"
+	awk '/^[0-9]/ { print $1, $2 } /^total/ { print "total", $2 }' /tmp/host.view > /tmp/h
+	tot=$(sed -n 's/^INNER-CPUID-TOTAL .*eax=\(0x[0-9a-f]*\) ebx=\(0x[0-9a-f]*\).*/\2 \1/p' /tmp/inner.txt)
+	rsn=$(sed -n 's/^INNER-CPUID-REASON .*eax=\(0x[0-9a-f]*\) ebx=\(0x[0-9a-f]*\).*/\2 \1/p' /tmp/inner.txt)
+	r=$([ "$(vendor)" = amd ] && echo 114 || echo 10)
+	echo "cpuid total $(( $(echo $tot | awk '{print $1}') * 4294967296 + $(echo $tot | awk '{print $2}') ))" > /tmp/c
+	echo "cpuid $r $(( $(echo $rsn | awk '{print $1}') * 4294967296 + $(echo $rsn | awk '{print $2}') ))" >> /tmp/c
+	echo "inner: exitstat J1 $(wc -l < /tmp/j1) lines, host view $(wc -l < /tmp/h) lines, J2 $(wc -l < /tmp/j2) lines"
+	awk -v r=$r '
+		FILENAME == "/tmp/j1" { a[$1] = $2; next }
+		FILENAME == "/tmp/j2" { b[$1] = $2; next }
+		FILENAME == "/tmp/h" { h[$1] = $2; n++; next }
+		{ k = $2 == "total" ? "total" : $2; c[k] = $3 }
+		END {
+			bad = 0
+			if (!("total" in a) || !("total" in b) || !(r in a) || n < 3) { print "inner: missing data"; exit 1 }
+			for (k in h) if (h[k] < a[k] + 0 || h[k] > b[k] + 0) { print "inner: reason " k ": exitstat " a[k] " <= host " h[k] " <= exitstat " b[k] " fails"; bad++ }
+			for (k in c) if (c[k] <= a[k] || c[k] > b[k]) { print "inner: " k ": exitstat " a[k] " < cpuid " c[k] " <= exitstat " b[k] " fails"; bad++ }
+			print "inner: total exits: exitstat " a["total"] ", host view " h["total"] ", cpuid " c["total"] ", exitstat " b["total"]
+			exit bad != 0
+		}' /tmp/j1 /tmp/j2 /tmp/h /tmp/c
+}
+if [ -d /inner ]; then
+	kvm_load test || exit 1
+	if inner_check; then
+		echo "LAB-TEST: patched/inner VM: exitstat --json agrees with cpuid and the host view passed=1 failed=0 rc=0"
+	else
+		echo "LAB-TEST: patched/inner VM: exitstat --json agrees with cpuid and the host view passed=0 failed=1 rc=1"
+		fail=1
+	fi
+	kvm_unload || exit 1
+fi
+
 # Feature off: the leaves answer exactly as stock KVM's do.
 kvm_load test "exit_stats=0" || exit 1
 /tests/test_leaf_probe > /tmp/leaves.off || fail=1
