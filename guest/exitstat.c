@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * exitstat: main() and the runner of `exitstat -- COMMAND`; the rest is in
+ * exitstat_core.c.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "exitstat.h"
+
+/*
+ * Like perf stat: ignore ^C while the command runs, so that it reaches the
+ * command and exitstat still reports. An exec failure comes back through a
+ * close-on-exec pipe.
+ */
+static int run(char *const argv[], FILE *err)
+{
+	struct sigaction ign = { .sa_handler = SIG_IGN }, oint, oquit;
+	int p[2], e = 0, st;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(p) || fcntl(p[1], F_SETFD, FD_CLOEXEC)) {
+		fprintf(err, "exitstat: pipe: %s\n", strerror(errno));
+		return -1;
+	}
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGINT, &ign, &oint);
+	sigaction(SIGQUIT, &ign, &oquit);
+	pid = fork();
+	if (!pid) {
+		sigaction(SIGINT, &oint, NULL);
+		sigaction(SIGQUIT, &oquit, NULL);
+		close(p[0]);
+		execvp(argv[0], argv);
+		e = errno;
+		n = write(p[1], &e, sizeof(e));
+		(void)n;
+		_exit(127);
+	}
+	if (pid < 0)
+		e = errno;
+	close(p[1]);
+	if (pid > 0 && read(p[0], &e, sizeof(e)) != sizeof(e))
+		e = 0;
+	close(p[0]);
+	while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	sigaction(SIGINT, &oint, NULL);
+	sigaction(SIGQUIT, &oquit, NULL);
+	if (e) {
+		fprintf(err, "exitstat: cannot run '%s': %s\n", argv[0], strerror(e));
+		return -1;
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int main(int argc, char **argv)
+{
+	es_hooks.run = run;
+	return exitstat_main(argc, argv, &es_cpuid_backend, stdout, stderr);
+}
