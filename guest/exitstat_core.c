@@ -13,63 +13,10 @@
 
 /*
  * The exit reason names come from the kernel's uapi headers. SVM_EXIT_REASONS
- * names the exception exits by the x86 vector macros, which only the kernel
- * (and <asm/kvm.h>) defines: provide whichever are missing.
+ * names the exception exits by the x86 vector macros (DE_VECTOR...), which
+ * <asm/svm.h> does not include: <asm/kvm.h> defines them up to VE_VECTOR.
  */
-#ifndef DE_VECTOR
-#define DE_VECTOR 0
-#endif
-#ifndef DB_VECTOR
-#define DB_VECTOR 1
-#endif
-#ifndef BP_VECTOR
-#define BP_VECTOR 3
-#endif
-#ifndef OF_VECTOR
-#define OF_VECTOR 4
-#endif
-#ifndef BR_VECTOR
-#define BR_VECTOR 5
-#endif
-#ifndef UD_VECTOR
-#define UD_VECTOR 6
-#endif
-#ifndef NM_VECTOR
-#define NM_VECTOR 7
-#endif
-#ifndef DF_VECTOR
-#define DF_VECTOR 8
-#endif
-#ifndef TS_VECTOR
-#define TS_VECTOR 10
-#endif
-#ifndef NP_VECTOR
-#define NP_VECTOR 11
-#endif
-#ifndef SS_VECTOR
-#define SS_VECTOR 12
-#endif
-#ifndef GP_VECTOR
-#define GP_VECTOR 13
-#endif
-#ifndef PF_VECTOR
-#define PF_VECTOR 14
-#endif
-#ifndef MF_VECTOR
-#define MF_VECTOR 16
-#endif
-#ifndef AC_VECTOR
-#define AC_VECTOR 17
-#endif
-#ifndef MC_VECTOR
-#define MC_VECTOR 18
-#endif
-#ifndef XM_VECTOR
-#define XM_VECTOR 19
-#endif
-#ifndef VE_VECTOR
-#define VE_VECTOR 20
-#endif
+#include <asm/kvm.h>
 #ifndef CP_VECTOR
 #define CP_VECTOR 21
 #endif
@@ -396,7 +343,7 @@ static void per_exit(char *buf, size_t len, uint64_t cycles, uint64_t exits)
 static void print_line(FILE *f, int w, const char *reason, const char *name,
 		       uint64_t exits, uint64_t cycles, uint64_t texits, uint64_t tcycles)
 {
-	char pe[24], px[16], pc[16];
+	char pe[24], px[32], pc[32];
 
 	per_exit(pe, sizeof(pe), cycles, exits);
 	pct(px, sizeof(px), exits, texits);
@@ -415,8 +362,9 @@ static void print_undefined(FILE *f, const struct es_report *rep)
 
 	for (i = 0; i < s->n; i++)
 		n += s->undef[i];
+	reason_str(a, sizeof(a), isa, 0);
 	reason_str(b, sizeof(b), isa, s->n - 1);
-	fprintf(f, "%u of the %u reasons 0..%s are undefined", n, s->n, b);
+	fprintf(f, "%u of the %u reasons %s..%s are undefined", n, s->n, a, b);
 	for (i = 0; i < s->n; i = j) {
 		for (j = i + 1; s->undef[i] && j < s->n && s->undef[j]; j++)
 			;
@@ -440,10 +388,12 @@ void es_print_table(FILE *f, const struct es_report *rep, const char *title, boo
 	for (i = 0; i < rep->nrows; i++)
 		if ((int)strlen(rep->rows[i].name) > w)
 			w = strlen(rep->rows[i].name);
-	if (verbose)
-		fprintf(f, "leaf 0x%x: ABI version %u, %s exit reasons 0..%u, scope %s\n",
-			ES_LEAF_INFO, info->version, isa_name(info->isa),
-			info->max_reason, info->global ? "global" : "vm");
+	if (verbose) {
+		reason_str(r, sizeof(r), info->isa, info->max_reason);
+		fprintf(f, "leaf 0x%x: ABI version %u, %s exit reasons up to %s, scope %s\n",
+			ES_LEAF_INFO, info->version, isa_name(info->isa), r,
+			info->global ? "global" : "vm");
+	}
 	fprintf(f, "%s, %s (%s)\n", title,
 		info->global ? "all VMs on the host" : "all vCPUs of this VM",
 		isa_name(info->isa));

@@ -1,0 +1,724 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Unit tests of exitstat (guest/): the whole CLI driven through
+ * exitstat_main() with a fake CPUID that behaves like the patched KVM of
+ * docs/cpuid-abi.md: every CPUID is a VM exit, counted before the answer,
+ * its cycles added after it. Built and run by `make -C guest check`.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exitstat.h"
+
+/* ------------------------------------------------------------------ */
+/* The fake hypervisor */
+
+#define FMAX		0x404
+#define VMX_CPUID	10
+#define VMX_HLT		12
+#define VMX_IO		30
+#define VMX_EPT		48
+#define SVM_CPUID	0x72
+
+struct fake {
+	bool hv, patched, global;
+	char hvsig[12];
+	uint32_t isa, version, max, cpuid_reason;
+	uint64_t exits[FMAX], cycles[FMAX], total_exits, total_cycles;
+	bool undef[FMAX], unhandled[FMAX];
+	uint64_t cpuid_cost;		/* cycles of each CPUID exit */
+	uint64_t calls;
+	uint64_t total_reads[64];	/* call numbers of the 0x4fffffff reads */
+	unsigned int ntotal_reads, marks[8], nmarks;
+	unsigned int nsleeps, slept;
+	int run_status, nruns;
+};
+static struct fake F;
+
+static void fake_exit(uint32_t reason, uint64_t n, uint64_t cycles)
+{
+	F.exits[reason] += n;
+	F.cycles[reason] += cycles;
+	F.total_exits += n;
+	F.total_cycles += cycles;
+}
+
+static void fake_init(uint32_t isa)
+{
+	uint32_t i;
+
+	memset(&F, 0, sizeof(F));
+	F.hv = F.patched = true;
+	memcpy(F.hvsig, "KVMKVMKVM\0\0\0", 12);
+	F.isa = isa;
+	F.version = 1;
+	F.cpuid_cost = 100;
+	if (isa == ES_ISA_SVM) {
+		F.max = 0x403;
+		F.cpuid_reason = SVM_CPUID;
+		for (i = 0xa6; i < 0x400; i++)
+			F.undef[i] = true;
+		F.unhandled[0x6e] = true;	/* RDTSC */
+	} else {
+		F.max = 77;
+		F.cpuid_reason = VMX_CPUID;
+		F.undef[35] = F.undef[38] = F.undef[42] = F.undef[71] = true;
+		F.unhandled[5] = true;		/* I/O SMI */
+	}
+}
+
+static void put64(uint32_t *lo, uint32_t *hi, uint64_t v)
+{
+	*lo = (uint32_t)v;
+	*hi = v >> 32;
+}
+
+static void fake_cpuid(void *ctx, uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	bool defined = sub <= F.max && !F.undef[sub];
+
+	(void)ctx;
+	F.calls++;
+	if (F.hv)
+		fake_exit(F.cpuid_reason, 1, 0);
+	r[0] = r[1] = r[2] = r[3] = 0;
+	switch (leaf) {
+	case 1:
+		r[2] = F.hv ? 1u << 31 : 0;
+		break;
+	case 0x40000000:
+		r[0] = 0x40000001;
+		memcpy(r + 1, F.hvsig, 12);
+		break;
+	case ES_LEAF_INFO:
+		if (!F.patched)
+			break;
+		r[0] = F.max | F.version << 16 | (uint32_t)F.global << 24 | F.isa << 28;
+		memcpy(r + 1, "KVMExitStats", 12);
+		break;
+	case ES_LEAF_COUNT:
+	case ES_LEAF_CYCLES:
+		if (!F.patched)
+			break;
+		if (!defined)
+			r[3] = 0xffffffff;
+		else if (F.unhandled[sub])
+			;
+		else if (leaf == ES_LEAF_COUNT)
+			put64(&r[0], &r[1], F.exits[sub]);
+		else
+			put64(&r[2], &r[1], F.cycles[sub]);
+		break;
+	case ES_LEAF_TOTAL:
+		if (!F.patched)
+			break;
+		put64(&r[0], &r[1], F.total_exits);
+		if (F.ntotal_reads < 64)
+			F.total_reads[F.ntotal_reads++] = F.calls;
+		break;
+	case ES_LEAF_TOTAL_CYCLES:
+		if (F.patched)
+			put64(&r[2], &r[1], F.total_cycles);
+		break;
+	}
+	if (F.hv)
+		fake_exit(F.cpuid_reason, 0, F.cpuid_cost);
+}
+
+static const struct es_backend fake_be = { fake_cpuid, NULL };
+
+/* Something else runs in the VM: known exits, and a mark for own_window(). */
+static void disturb(void)
+{
+	fake_exit(VMX_HLT, 5, 5000);
+	fake_exit(VMX_IO, 3, 30000);
+	fake_exit(F.cpuid_reason, 7, 700);
+	F.total_exits += 2;		/* exits without a reason */
+	F.total_cycles += 200;
+	F.marks[F.nmarks++] = F.ntotal_reads;
+}
+
+/* exitstat's own CPUIDs between the total reads around the k-th disturbance */
+static uint64_t own_window(unsigned int k)
+{
+	unsigned int m = F.marks[k];
+
+	return F.total_reads[m] - F.total_reads[m - 1];
+}
+
+static int fake_run(char *const argv[], FILE *err)
+{
+	(void)argv;
+	(void)err;
+	F.nruns++;
+	if (F.run_status >= 0)
+		disturb();
+	return F.run_status;
+}
+
+static void fake_sleep(unsigned int seconds)
+{
+	F.nsleeps++;
+	F.slept += seconds;
+	disturb();
+}
+
+/* ------------------------------------------------------------------ */
+/* Harness */
+
+static int ntests, npassed, nfailed;
+static bool ok;
+static char *OUT, *ERR;
+
+#define CHECK(c) do {							\
+	if (!(c)) {							\
+		printf("# %s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c);	\
+		ok = false;						\
+	}								\
+} while (0)
+
+#define CHECK_STR(a, b) do {						\
+	const char *_a = (a), *_b = (b);				\
+	if (strcmp(_a, _b)) {						\
+		printf("# %s:%d: %s\n# got:\n%s# want:\n%s",		\
+		       __FILE__, __LINE__, #a, _a, _b);			\
+		ok = false;						\
+	}								\
+} while (0)
+
+static void test(const char *name, void (*fn)(void))
+{
+	ok = true;
+	fn();
+	ntests++;
+	printf("%s %d %s\n", ok ? "ok" : "not ok", ntests, name);
+	if (ok)
+		npassed++;
+	else
+		nfailed++;
+}
+
+/* Run exitstat with space-separated args; OUT and ERR get its output. */
+static int run(const char *args)
+{
+	char buf[512], *argv[32], *t;
+	size_t n;
+	int argc = 0, rc;
+	FILE *o, *e;
+
+	free(OUT);
+	free(ERR);
+	argv[argc++] = "exitstat";
+	snprintf(buf, sizeof(buf), "%s", args);
+	for (t = strtok(buf, " "); t && argc < 31; t = strtok(NULL, " "))
+		argv[argc++] = t;
+	argv[argc] = NULL;
+	o = open_memstream(&OUT, &n);
+	e = open_memstream(&ERR, &n);
+	rc = exitstat_main(argc, argv, &fake_be, o, e);
+	fclose(o);
+	fclose(e);
+	return rc;
+}
+
+static unsigned int count_str(const char *s, const char *sub)
+{
+	unsigned int n = 0;
+
+	while ((s = strstr(s, sub))) {
+		n++;
+		s += strlen(sub);
+	}
+	return n;
+}
+
+/* The standard scene: VMX, four reasons, one tie, a pre-existing CPUID count. */
+static void scene(void)
+{
+	fake_init(ES_ISA_VMX);
+	fake_exit(VMX_EPT, 5000, 150000000);
+	fake_exit(1, 1200, 2400000);
+	fake_exit(VMX_IO, 1200, 9600000);
+	F.exits[VMX_CPUID] = 600;
+	F.cycles[VMX_CPUID] = 1200000;
+	F.total_exits += 600;
+	F.total_cycles += 1200000;
+}
+
+/* ------------------------------------------------------------------ */
+/* Tests */
+
+static void t_reassembly(void)
+{
+	uint32_t r[4] = { 0x00000005, 0x00000001, 0x00000007, 0 };
+
+	CHECK(es_leaf_count(r) == 0x100000005ull);
+	CHECK(es_leaf_cycles(r) == 0x100000007ull);
+	r[0] = r[1] = r[2] = 0xffffffff;
+	CHECK(es_leaf_count(r) == UINT64_MAX);
+	CHECK(es_leaf_cycles(r) == UINT64_MAX);
+
+	scene();
+	fake_exit(VMX_HLT, 0x100000005ull, 0x300000007ull);
+	CHECK(run("--json") == 0);
+	CHECK(strstr(OUT, "{\"reason\":12,\"name\":\"HLT\",\"exits\":4294967301,\"cycles\":12884901895}"));
+	CHECK(strstr(OUT, "\"total_exits\":4294975301,"));
+}
+
+static void t_parse_u32(void)
+{
+	static const char *bad[] = { "", "0x", "0X", "-1", "+1", " 1", "1 ", "4294967296",
+		"0x100000000", "0x1g", "1e3", "1.5", "x", "99999999999999999999999",
+		"0b1", "--1", "0x-1", "1x" };
+	uint32_t v;
+	unsigned int i;
+
+	CHECK(!es_parse_u32("0", &v) && v == 0);
+	CHECK(!es_parse_u32("4294967295", &v) && v == UINT32_MAX);
+	CHECK(!es_parse_u32("0xffffffff", &v) && v == UINT32_MAX);
+	CHECK(!es_parse_u32("0XAbC", &v) && v == 0xabc);
+	CHECK(!es_parse_u32("010", &v) && v == 10);
+	CHECK(!es_parse_u32("0x00000000000000001", &v) && v == 1);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 42;
+		if (es_parse_u32(bad[i], &v) != -1 || v != 42) {
+			printf("# accepted '%s'\n", bad[i]);
+			ok = false;
+		}
+	}
+}
+
+static void t_names(void)
+{
+	char b[40];
+
+	es_reason_name(ES_ISA_VMX, 10, b, sizeof(b));
+	CHECK_STR(b, "CPUID");
+	es_reason_name(ES_ISA_VMX, 48, b, sizeof(b));
+	CHECK_STR(b, "EPT_VIOLATION");
+	es_reason_name(ES_ISA_VMX, 77, b, sizeof(b));
+	CHECK_STR(b, "vmx_77");
+	es_reason_name(ES_ISA_SVM, 0x72, b, sizeof(b));
+	CHECK_STR(b, "cpuid");
+	es_reason_name(ES_ISA_SVM, 0x40 + 14, b, sizeof(b));
+	CHECK_STR(b, "PF excp");
+	es_reason_name(ES_ISA_SVM, 0x400, b, sizeof(b));
+	CHECK_STR(b, "npf");
+	es_reason_name(ES_ISA_SVM, 0xa3, b, sizeof(b));
+	CHECK_STR(b, "svm_0xa3");
+	/* SVM_EXIT_ERR (-1) and the SEV codes (0x8000xxxx) name no reason */
+	es_reason_name(ES_ISA_SVM, 0xffff, b, sizeof(b));
+	CHECK_STR(b, "svm_0xffff");
+	es_reason_name(ES_ISA_SVM, 0x0001, b, sizeof(b));
+	CHECK_STR(b, "svm_0x1");
+}
+
+static void t_sort(void)
+{
+	struct es_row r[5] = {
+		{ .reason = 30, .exits = 7 }, { .reason = 2, .exits = 9 },
+		{ .reason = 1, .exits = 7 }, { .reason = 0, .exits = 0 },
+		{ .reason = 77, .exits = UINT64_MAX },
+	};
+
+	es_sort_rows(r, 5);
+	CHECK(r[0].reason == 77 && r[1].reason == 2 && r[2].reason == 1 &&
+	      r[3].reason == 30 && r[4].reason == 0);
+}
+
+static const char golden_vmx[] =
+	"VM exits since the VM started, all vCPUs of this VM (Intel VMX)\n"
+	"reason  name                      exits           cycles  cycles/exit  %exits %cycles\n"
+	"    48  EPT_VIOLATION              5000        150000000        30000   62.50   91.91\n"
+	"     1  EXTERNAL_INTERRUPT         1200          2400000         2000   15.00    1.47\n"
+	"    30  IO_INSTRUCTION             1200          9600000         8000   15.00    5.88\n"
+	"    10  CPUID                       600          1200000         2000    7.50    0.74\n"
+	"        total                      8000        163200000        20400  100.00  100.00\n"
+	"Excluded: exitstat's own 4 CPUID exits (about 500 cycles).\n";
+
+static void t_table_golden(void)
+{
+	scene();
+	CHECK(run("") == 0);
+	CHECK_STR(OUT, golden_vmx);
+	CHECK_STR(ERR, "");
+}
+
+static void t_table_svm(void)
+{
+	fake_init(ES_ISA_SVM);
+	F.global = true;
+	fake_exit(0x400, 40, 400000);
+	fake_exit(0x7b, 3, 90000);
+	fake_exit(0x40 + 14, 1, 500);
+	CHECK(run("-v") == 0);
+	CHECK_STR(OUT,
+		"leaf 0x4ffffffb: ABI version 1, AMD SVM exit reasons up to 0x403, scope global\n"
+		"VM exits since kvm was loaded, all VMs on the host (AMD SVM)\n"
+		"reason  name           exits           cycles  cycles/exit  %exits %cycles\n"
+		" 0x400  npf               40           400000        10000   90.91   81.55\n"
+		"  0x7b  io                 3            90000        30000    6.82   18.35\n"
+		"  0x4e  PF excp            1              500          500    2.27    0.10\n"
+		"        total             44           490500        11147  100.00  100.00\n"
+		"Excluded: exitstat's own 4 CPUID exits (about 500 cycles).\n"
+		"858 of the 1028 reasons 0x0..0x403 are undefined: 0xa6-0x3ff\n");
+}
+
+static void t_all_verbose(void)
+{
+	scene();
+	CHECK(run("-a -v") == 0);
+	/* 78 reasons 0..77, 4 undefined: 74 rows; 5 (not handled) reads as 0 */
+	CHECK(count_str(OUT, "\n") == 74 + 6);
+	CHECK(strstr(OUT, "\n     5  vmx_5 "));
+	CHECK(strstr(OUT, " 0                0            -    0.00    0.00\n"));
+	CHECK(!strstr(OUT, "\n    35  "));
+	CHECK(strstr(OUT, "\n    77  vmx_77 "));
+	CHECK(strstr(OUT, "4 of the 78 reasons 0..77 are undefined: 35, 38, 42, 71\n"));
+	CHECK(run("-av --json") == 0);
+	CHECK(count_str(OUT, "\"reason\":") == 74);
+	CHECK(run("--all --verbose") == 0);
+	CHECK(count_str(OUT, "\n") == 74 + 6);
+}
+
+static void t_self_exclusion_since_start(void)
+{
+	/* 600 CPUID exits before exitstat: it must report exactly those */
+	scene();
+	CHECK(run("--json") == 0);
+	CHECK(strstr(OUT, "{\"reason\":10,\"name\":\"CPUID\",\"exits\":600,\"cycles\":1200000}"));
+	CHECK(strstr(OUT, "\"total_exits\":8000,\"total_cycles\":163200000,"));
+	/* ...but KVM did see all of exitstat's CPUIDs */
+	CHECK(F.exits[VMX_CPUID] == 600 + F.calls);
+}
+
+static void t_snapshot_delta(void)
+{
+	struct es_cpu cpu = { &fake_be, 0 };
+	struct es_snap a, b;
+	struct es_report rep;
+	struct es_info info;
+
+	scene();
+	CHECK(es_detect(&cpu, &info, stderr) == 0);
+	CHECK(info.isa == ES_ISA_VMX && info.max_reason == 77 && info.cpuid_reason == 10);
+	CHECK(es_snap_read(&cpu, &info, &a) == 0);
+	disturb();
+	CHECK(es_snap_read(&cpu, &info, &b) == 0);
+	CHECK(es_report(&info, &a, &b, false, &rep) == 0);
+	CHECK(rep.nrows == 3);
+	if (rep.nrows == 3) {
+		CHECK(rep.rows[0].reason == VMX_CPUID && rep.rows[0].exits == 7 && rep.rows[0].cycles == 700);
+		CHECK(rep.rows[1].reason == VMX_HLT && rep.rows[1].exits == 5 && rep.rows[1].cycles == 5000);
+		CHECK(rep.rows[2].reason == VMX_IO && rep.rows[2].exits == 3 && rep.rows[2].cycles == 30000);
+	}
+	CHECK(rep.total_exits == 17 && rep.total_cycles == 35900);
+	CHECK(rep.own_exits == own_window(0));
+	CHECK(rep.own_exits > 0 && rep.own_exits < 16);	/* the sweeps are outside */
+	es_report_free(&rep);
+	/* since the start, from b alone */
+	CHECK(es_report(&info, NULL, &b, false, &rep) == 0);
+	CHECK(rep.total_exits == 8017 && rep.total_cycles == 163235900);
+	CHECK(rep.nrows == 5 && rep.rows[0].reason == VMX_EPT && rep.rows[3].reason == VMX_CPUID &&
+	      rep.rows[3].exits == 607 && rep.rows[3].cycles == 1200700);
+	es_report_free(&rep);
+	es_snap_free(&a);
+	es_snap_free(&b);
+}
+
+static void t_command(void)
+{
+	char want[1024];
+
+	scene();
+	es_hooks.run = fake_run;
+	F.run_status = 3;
+	CHECK(run("-- fake-cmd --flag x") == 3);
+	CHECK(F.nruns == 1);
+	CHECK_STR(OUT, "");
+	snprintf(want, sizeof(want),
+		"VM exits while 'fake-cmd --flag x' ran, all vCPUs of this VM (Intel VMX)\n"
+		"reason  name                  exits           cycles  cycles/exit  %%exits %%cycles\n"
+		"    10  CPUID                     7              700          100   41.18    1.95\n"
+		"    12  HLT                       5             5000         1000   29.41   13.93\n"
+		"    30  IO_INSTRUCTION            3            30000        10000   17.65   83.57\n"
+		"        total                    17            35900         2111  100.00  100.00\n"
+		"Excluded: exitstat's own %" PRIu64 " CPUID exits (about %" PRIu64 " cycles).\n",
+		own_window(0), own_window(0) * 100);
+	CHECK_STR(ERR, want);
+	CHECK(own_window(0) < 16);
+
+	/* the same in JSON, still on stderr */
+	scene();
+	F.run_status = 0;
+	CHECK(run("--json -- true") == 0);
+	CHECK_STR(OUT, "");
+	snprintf(want, sizeof(want),
+		"{\"isa\":\"vmx\",\"scope\":\"vm\",\"total_exits\":17,\"total_cycles\":35900,"
+		"\"own_cpuid_exits_excluded\":%" PRIu64 ",\"reasons\":["
+		"{\"reason\":10,\"name\":\"CPUID\",\"exits\":7,\"cycles\":700},"
+		"{\"reason\":12,\"name\":\"HLT\",\"exits\":5,\"cycles\":5000},"
+		"{\"reason\":30,\"name\":\"IO_INSTRUCTION\",\"exits\":3,\"cycles\":30000}]}\n",
+		own_window(0));
+	CHECK_STR(ERR, want);
+
+	/* cannot be started: 127, no report */
+	scene();
+	F.run_status = -1;
+	CHECK(run("-- no-such-command") == 127);
+	CHECK(!strstr(ERR, "VM exits"));
+	es_hooks.run = NULL;
+	CHECK(run("-- true") == 127);
+
+	/* no ABI: status 2, the command does not run */
+	es_hooks.run = fake_run;
+	scene();
+	F.patched = false;
+	CHECK(run("-- true") == 2 && F.nruns == 0);
+	es_hooks.run = NULL;
+}
+
+static void t_interval(void)
+{
+	unsigned int k;
+	char want[512];
+	const char *line;
+
+	scene();
+	es_hooks.sleep = fake_sleep;
+	CHECK(run("--json 2 3") == 0);
+	CHECK(F.nsleeps == 2 && F.slept == 4);
+	CHECK(count_str(OUT, "\n") == 3);
+	CHECK(strstr(OUT, "\"total_exits\":8000,"));	/* first: since the start */
+	line = strchr(OUT, '\n');
+	for (k = 0; k < 2 && line; k++) {
+		snprintf(want, sizeof(want),
+			"{\"isa\":\"vmx\",\"scope\":\"vm\",\"total_exits\":17,\"total_cycles\":35900,"
+			"\"own_cpuid_exits_excluded\":%" PRIu64 ",\"reasons\":["
+			"{\"reason\":10,\"name\":\"CPUID\",\"exits\":7,\"cycles\":700},"
+			"{\"reason\":12,\"name\":\"HLT\",\"exits\":5,\"cycles\":5000},"
+			"{\"reason\":30,\"name\":\"IO_INSTRUCTION\",\"exits\":3,\"cycles\":30000}]}\n",
+			own_window(k));
+		CHECK(!strncmp(line + 1, want, strlen(want)));
+		line = strchr(line + 1, '\n');
+	}
+
+	/* the table: blocks separated by blank lines, one title each */
+	scene();
+	CHECK(run("1 2") == 0);
+	CHECK(F.nsleeps == 1);
+	CHECK(!strncmp(OUT, golden_vmx, strlen(golden_vmx)));
+	CHECK(strstr(OUT, "100.00\nExcluded: exitstat's own 4 CPUID exits (about 500 cycles).\n\n"
+		      "VM exits in the last 1 s, all vCPUs of this VM (Intel VMX)\n"));
+	CHECK(strstr(OUT, "\n    12  HLT                       5             5000 "));
+
+	/* CSV: one header */
+	scene();
+	CHECK(run("--csv 0x1 2") == 0);
+	CHECK(count_str(OUT, "block,") == 1 && strstr(OUT, "\n1,,total,17,35900\n"));
+	es_hooks.sleep = NULL;
+}
+
+/* Balanced {} and [] outside strings, strings closed, one object per line. */
+static bool json_shape(const char *s)
+{
+	int depth = 0;
+	bool str = false;
+
+	for (; *s; s++) {
+		if (str) {
+			if (*s == '\\' && s[1])
+				s++;
+			else if (*s == '"')
+				str = false;
+			else if (*s == '\n')
+				return false;
+		} else if (*s == '"') {
+			str = true;
+		} else if (*s == '{' || *s == '[') {
+			depth++;
+		} else if (*s == '}' || *s == ']') {
+			if (--depth < 0)
+				return false;
+		} else if (*s == '\n' && depth) {
+			return false;
+		}
+	}
+	return !depth && !str;
+}
+
+static void t_json(void)
+{
+	char path[] = "/tmp/test_exitstat.XXXXXX", cmd[128];
+	int fd;
+	FILE *f;
+
+	scene();
+	CHECK(run("--json") == 0);
+	CHECK(json_shape(OUT));
+	CHECK(!json_shape("{\"a\":[1,2}"));
+	CHECK(!json_shape("{\"a\":\"x}"));
+	CHECK(!strncmp(OUT, "{\"isa\":\"vmx\",\"scope\":\"vm\",\"total_exits\":8000,"
+		       "\"total_cycles\":163200000,\"own_cpuid_exits_excluded\":4,\"reasons\":[", 110));
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	f = fdopen(fd, "w");
+	fputs(OUT, f);
+	fclose(f);
+	if (!system("command -v jq >/dev/null 2>&1")) {
+		snprintf(cmd, sizeof(cmd), "jq -e . %s >/dev/null", path);
+		CHECK(system(cmd) == 0);
+		snprintf(cmd, sizeof(cmd), "jq -e '(.reasons | length) == 4 and "
+			 "([.reasons[].exits] | add) == .total_exits' %s >/dev/null", path);
+		CHECK(system(cmd) == 0);
+	} else {
+		printf("# jq not found: hand check only\n");
+	}
+	unlink(path);
+}
+
+static void t_csv(void)
+{
+	scene();
+	CHECK(run("--csv") == 0);
+	CHECK_STR(OUT,
+		"block,reason,name,exits,cycles\n"
+		"0,48,EPT_VIOLATION,5000,150000000\n"
+		"0,1,EXTERNAL_INTERRUPT,1200,2400000\n"
+		"0,30,IO_INSTRUCTION,1200,9600000\n"
+		"0,10,CPUID,600,1200000\n"
+		"0,,total,8000,163200000\n");
+	fake_init(ES_ISA_SVM);
+	fake_exit(0x40, 2, 20);
+	CHECK(run("--csv") == 0);
+	CHECK(strstr(OUT, "\n0,64,DE excp,2,20\n"));
+}
+
+static void t_raw(void)
+{
+	static const char *bad[] = { "--raw", "--raw x", "--raw -1", "--raw 4294967296",
+		"--raw 0x100000000", "--raw 0x1g", "--raw 0x", "--raw 1 -1", "--raw 1 x",
+		"--raw 1 0x100000000", "--raw 1 2 3", "--raw 99999999999999999999",
+		"--raw 1 --json", "--raw 1 --csv", "--raw 1 -a", "--raw 1 -- true", "--raw - 1" };
+	unsigned int i;
+
+	fake_init(ES_ISA_VMX);
+	F.total_exits = 0x122;		/* + the CPUID that asks */
+	CHECK(run("--raw 0x4fffffff") == 0);
+	CHECK_STR(OUT, "   0x4fffffff 0x00: eax=0x00000123 ebx=0x00000000 ecx=0x00000000 edx=0x00000000\n");
+	CHECK(F.calls == 1);
+	CHECK(run("--raw 1342177277 10") == 0);	/* 0x4ffffffd */
+	CHECK_STR(OUT, "   0x4ffffffd 0x0a: eax=0x00000002 ebx=0x00000000 ecx=0x00000000 edx=0x00000000\n");
+	CHECK(run("--raw 0x4ffffffd 0x1000a") == 0);
+	CHECK_STR(OUT, "   0x4ffffffd 0x1000a: eax=0x00000000 ebx=0x00000000 ecx=0x00000000 edx=0xffffffff\n");
+	CHECK(run("--raw 0x40000000") == 0);
+	CHECK_STR(OUT, "   0x40000000 0x00: eax=0x40000001 ebx=0x4b4d564b ecx=0x564b4d56 edx=0x0000004d\n");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (run(bad[i]) != 1 || *OUT || strncmp(ERR, "exitstat: ", 10) ||
+		    !strstr(ERR, "usage: exitstat")) {
+			printf("# '%s' not rejected\n", bad[i]);
+			ok = false;
+		}
+	}
+}
+
+static void t_detection(void)
+{
+	fake_init(ES_ISA_VMX);
+	F.hv = false;
+	CHECK(run("") == 2);
+	CHECK_STR(ERR, "exitstat: not running under a hypervisor\n");
+	CHECK_STR(OUT, "");
+
+	fake_init(ES_ISA_VMX);
+	F.patched = false;
+	CHECK(run("") == 2);
+	CHECK_STR(ERR, "exitstat: the hypervisor (KVMKVMKVM) does not provide exit statistics: "
+		  "no patched KVM, or kvm.exit_stats=0\n");
+	CHECK(run("1 3") == 2);
+	CHECK(run("--json") == 2 && !*OUT);
+
+	fake_init(ES_ISA_VMX);
+	F.patched = false;
+	memcpy(F.hvsig, "Ab\x01" "cd\x7f" "ef\n\tgh", 12);
+	CHECK(run("") == 2);
+	CHECK(strstr(ERR, "hypervisor (Abcdefgh) does not"));
+	memset(F.hvsig, 0, 12);
+	CHECK(run("") == 2);
+	CHECK(strstr(ERR, "hypervisor (unnamed) does not"));
+
+	fake_init(3);
+	CHECK(run("") == 2);
+	CHECK_STR(ERR, "exitstat: unknown exit-reason ISA 3 in leaf 0x4ffffffb (known: 1 = Intel VMX, 2 = AMD SVM)\n");
+	fake_init(0);
+	CHECK(run("-a") == 2 && strstr(ERR, "unknown exit-reason ISA 0"));
+
+	fake_init(ES_ISA_VMX);
+	F.version = 2;
+	CHECK(run("") == 2);
+	CHECK_STR(ERR, "exitstat: the hypervisor speaks exit-statistics ABI version 2; this exitstat reads version 1\n");
+	CHECK_STR(OUT, "");
+}
+
+static void t_bad_args(void)
+{
+	static const char *bad[] = { "-x", "--bogus", "-a -q", "-avx", "--json=1", "0", "-1",
+		"abc", "1.5", "0x", "1 0", "1 -2", "1 x", "1 2 3", "--json --csv", "--",
+		"-a --", "1 -- true", "1 2 -- true", "- 1", "4294967296", "1 99999999999" };
+	unsigned int i;
+
+	scene();
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (run(bad[i]) != 1 || *OUT || strncmp(ERR, "exitstat: ", 10) ||
+		    !strstr(ERR, "usage: exitstat")) {
+			printf("# '%s' not rejected: %s", bad[i], ERR);
+			ok = false;
+		}
+	}
+	CHECK(F.calls == 0);	/* rejected before any CPUID */
+	CHECK(run("-x") == 1);
+	CHECK(!strncmp(ERR, "exitstat: unknown option '-x'\n", 30));
+	CHECK(run("0") == 1);
+	CHECK(!strncmp(ERR, "exitstat: invalid INTERVAL (whole seconds, at least 1): '0'\n", 60));
+}
+
+static void t_help_version(void)
+{
+	scene();
+	CHECK(run("-h") == 0 && !strncmp(OUT, "usage: exitstat", 15) && !*ERR);
+	CHECK(run("--help") == 0 && strstr(OUT, "--raw LEAF"));
+	CHECK(run("-V") == 0);
+	CHECK_STR(OUT, "exitstat " ES_VERSION " (kvm-exitstat, CPUID ABI version 1)\n");
+	CHECK(run("--version") == 0 && !*ERR);
+	CHECK(F.calls == 0);
+}
+
+int main(void)
+{
+	test("64-bit values from two registers", t_reassembly);
+	test("number parsing", t_parse_u32);
+	test("reason names from the uapi headers", t_names);
+	test("sorting: exits descending, ties by reason", t_sort);
+	test("table: golden VMX", t_table_golden);
+	test("table: SVM hex reasons, global scope, -v", t_table_svm);
+	test("-a lists defined reasons, -v counts undefined", t_all_verbose);
+	test("self-exclusion since the start", t_self_exclusion_since_start);
+	test("deltas between two snapshots", t_snapshot_delta);
+	test("-- COMMAND: exact exits, status", t_command);
+	test("interval mode with a fake sleep", t_interval);
+	test("JSON is valid", t_json);
+	test("CSV rows", t_csv);
+	test("--raw output and bad input", t_raw);
+	test("detection errors", t_detection);
+	test("bad arguments", t_bad_args);
+	test("help and version", t_help_version);
+	free(OUT);
+	free(ERR);
+	printf("%d passed, %d failed\n", npassed, nfailed);
+	return nfailed != 0;
+}
