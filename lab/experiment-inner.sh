@@ -6,4 +6,4 @@ echo "EXP-BOOT $(/tests/exitstat --json)" || exit 1
 /tests/exitstat --json -- /tests/exp_workload $args 2>/tmp/work.json || exit 1
 echo "EXP-WORK $(cat /tmp/work.json)"
 echo "EXP-MARK"
-sleep 3
+read -r -t 3000 go

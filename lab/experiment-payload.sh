@@ -9,22 +9,14 @@ for pg in 1 0; do
 	i=0
 	while [ $i -lt $REPS ]; do
 		i=$((i + 1))
-		qemu-system-x86_64 -accel kvm -cpu host -m 256 -smp 1 -nodefaults -no-reboot \
-			-display none -serial stdio -L /inner/share -kernel /inner/bzImage \
-			-initrd /inner/initrd.gz -append "console=ttyS0 panic=-1 loglevel=3 exp=$WORK" \
-			> /tmp/inner.log 2>&1 &
-		q=$!
-		n=0
-		while ! grep -q EXP-MARK /tmp/inner.log && kill -0 $q 2>/dev/null && [ $n -lt 3000 ]; do
-			sleep 1; n=$((n + 1))
-		done
+		inner_vm_start 256 "exp=$WORK"
+		inner_vm_wait_for EXP-MARK
 		host=$(cat /sys/kernel/debug/kvm/*/exit_stats 2>/dev/null | awk '/^[0-9]|^total/ { printf "%s %s %s;", $1, $2, $3 }')
-		wait $q
-		tr -d '\r' < /tmp/inner.log | grep '^exp_workload:'
-		tr -d '\r' < /tmp/inner.log | sed -n -e "s/^EXP-BOOT /EXP $P=$pg $i BOOT /p" \
-			-e "s/^EXP-WORK /EXP $P=$pg $i WORK /p"
+		inner_vm_say go
+		inner_vm_end || { tail -20 /tmp/inner.txt; exit 1; }
+		grep '^exp_workload:' /tmp/inner.txt
+		sed -n -e "s/^EXP-BOOT /EXP $P=$pg $i BOOT /p" -e "s/^EXP-WORK /EXP $P=$pg $i WORK /p" /tmp/inner.txt
 		echo "EXP $P=$pg $i HOST $host"
-		tr -d '\r' < /tmp/inner.log | grep -q '^INNER-RESULT: PASS' || { tail -20 /tmp/inner.log; exit 1; }
 	done
 	kvm_unload || exit 1
 done

@@ -70,12 +70,12 @@ def check(path):
     def result(ok, name):
         nonlocal passed, failed
         print(("PASS  " if ok else "FAIL  ") + name)
-        passed, failed = passed + ok, failed + (not ok)
+        passed, failed = passed + bool(ok), failed + (not ok)
 
     bad = consistent(runs)
     for b in bad[:10]:
         print("  " + b)
-    result(not bad and runs, "experiment: exitstat and the host-side view agree")
+    result(not bad and bool(runs), "experiment: exitstat and the host-side view agree")
     for v in sorted({k[0] for k in runs}):
         tot = {n: [phases(r)[2] for k, r in runs.items() if k[0] == v and k[1] == n] for n in (True, False)}
         if not tot[True] or not tot[False]:
@@ -87,10 +87,10 @@ def check(path):
         result(shadow["total"][0] > nested["total"][0], f"experiment {v}: shadow paging causes more exits than {e[2]}")
         for r in NESTED_ONLY[v]:
             result(nested.get(r, (0, 0))[0] > 0 and shadow.get(r, (0, 0))[0] == 0,
-                   f"experiment {v}: reason {r:#x} only with {e[2]} ({nested.get(r, (0, 0))[0]} / {shadow.get(r, (0, 0))[0]})")
+                   f"experiment {v}: reason {fmt_reason(v, r)} only with {e[2]} ({nested.get(r, (0, 0))[0]} / {shadow.get(r, (0, 0))[0]})")
         for r in SHADOW_ONLY[v]:
             result(shadow.get(r, (0, 0))[0] > 0 and nested.get(r, (0, 0))[0] == 0,
-                   f"experiment {v}: reason {r:#x} only with shadow paging ({shadow.get(r, (0, 0))[0]} / {nested.get(r, (0, 0))[0]})")
+                   f"experiment {v}: reason {fmt_reason(v, r)} only with shadow paging ({shadow.get(r, (0, 0))[0]} / {nested.get(r, (0, 0))[0]})")
     print(f"{passed} passed, {failed} failed")
     return failed == 0
 

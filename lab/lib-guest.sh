@@ -47,3 +47,39 @@ run_ktap() {
 	echo "LAB-TEST: $name passed=$p failed=$f rc=$rc"
 	return $rc
 }
+
+# An inner VM, started by QEMU -accel kvm inside the outer VM from the files
+# lab/mkinitramfs.sh -q put in /inner. Its console output goes to
+# /tmp/inner.log; inner_vm_say sends a line to its console (the inner payload
+# waits for one with `read`), so the outer VM can read the host-side view at
+# a point the inner VM chose.
+inner_vm_start() { # inner_vm_start MIB EXTRA-KERNEL-ARGS
+	rm -f /tmp/inner.in
+	mkfifo /tmp/inner.in
+	qemu-system-x86_64 -accel kvm -cpu host -m "$1" -smp 1 -nodefaults -no-reboot \
+		-display none -serial stdio -L /inner/share -kernel /inner/bzImage \
+		-initrd /inner/initrd.gz -append "console=ttyS0 panic=-1 loglevel=3 $2" \
+		< /tmp/inner.in > /tmp/inner.log 2>&1 &
+	inner_pid=$!
+	exec 7> /tmp/inner.in
+}
+
+inner_vm_wait_for() { # inner_vm_wait_for PATTERN [SECONDS]: 0 once it is in the log
+	n=0
+	while [ $n -lt "${2:-3000}" ]; do
+		grep -q "$1" /tmp/inner.log && return 0
+		kill -0 "$inner_pid" 2>/dev/null || return 1
+		sleep 1
+		n=$((n + 1))
+	done
+	return 1
+}
+
+inner_vm_say() { echo "$1" >&7; }
+
+inner_vm_end() { # wait for the inner VM to end; 0 if it passed
+	exec 7>&-
+	wait "$inner_pid"
+	tr -d '\r' < /tmp/inner.log > /tmp/inner.txt
+	grep -q '^INNER-RESULT: PASS' /tmp/inner.txt
+}

@@ -37,6 +37,7 @@ suite "exitstat unit tests (ASan, UBSan)" make -s -C "$top/guest" check
 suite "patch series" bash "$top/kernel/check-patches.sh" $kernels
 suite "lab self-tests" bash "$top/lab/selftest.sh" "${kernels%% *}"
 suite "in-lab tests" bash "$top/lab/check.sh" -k "$kernels" -v "$vendors"
+suite "paging experiment, quick" bash "$top/lab/experiment.sh" -q -v "$vendors" -k "${kernels%% *}"
 
 echo "==="
 for b in "${broken[@]}"; do echo "broken: $b"; done

@@ -42,20 +42,13 @@ json_counts() { # JSON line: "reason exits" per reason, then "total exits"
 	echo "$1" | sed -n 's/.*"total_exits": *\([0-9]*\).*/total \1/p'
 }
 inner_check() {
-	qemu-system-x86_64 -accel kvm -cpu host -m 160 -smp 1 -nodefaults -no-reboot \
-		-display none -serial stdio -L /inner/share -kernel /inner/bzImage \
-		-initrd /inner/initrd.gz -append "console=ttyS0 panic=-1 loglevel=3" \
-		> /tmp/inner.log 2>&1 &
-	q=$!
-	n=0
-	while ! grep -q INNER-MARK /tmp/inner.log && kill -0 $q 2>/dev/null && [ $n -lt 600 ]; do
-		sleep 1; n=$((n + 1))
-	done
+	inner_vm_start 160 ""
+	inner_vm_wait_for INNER-MARK 600
 	cat /sys/kernel/debug/kvm/*/exit_stats > /tmp/host.view 2>/dev/null
-	wait $q
-	tr -d '\r' < /tmp/inner.log > /tmp/inner.txt
+	inner_vm_say go
+	inner_vm_end; rc=$?
 	sed 's/^/[inner] /' /tmp/inner.txt | grep -v '^\[inner\] \[' | tail -12
-	grep -q '^INNER-RESULT: PASS' /tmp/inner.txt || return 1
+	[ "$rc" = 0 ] || return 1
 	json_counts "$(sed -n 's/^INNER-J1 //p' /tmp/inner.txt)" > /tmp/j1
 	json_counts "$(sed -n 's/^INNER-J2 //p' /tmp/inner.txt)" > /tmp/j2
 	# the host view: "reason exits cycles name" and "total exits cycles"
