@@ -163,8 +163,10 @@ set title "{e[1]}: VM exits per reason, boot + workload ({e[0]})"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
+set termoption noenhanced
 set logscale y
-set ylabel "exits (log scale)"
+set yrange [0.5:*]
+set ylabel "exits (log scale; none: no bar)"
 set xtics rotate by -45
 set key top right
 set grid ytics
