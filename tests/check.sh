@@ -38,6 +38,7 @@ suite "patch series" bash "$top/kernel/check-patches.sh" $kernels
 suite "lab self-tests" bash "$top/lab/selftest.sh" "${kernels%% *}"
 suite "in-lab tests" bash "$top/lab/check.sh" -k "$kernels" -v "$vendors"
 suite "paging experiment, quick" bash "$top/lab/experiment.sh" -q -v "$vendors" -k "${kernels%% *}"
+suite "benchmark smoke run" bash "$top/lab/bench.sh" -s -k "$kernels"
 
 echo "==="
 for b in "${broken[@]}"; do echo "broken: $b"; done
