@@ -4,6 +4,7 @@
 REPS=1
 WORK=64,300,16
 P=$(paging_param)
+INNER_TIMEOUT=3600
 for pg in 1 0; do
 	kvm_load test "" "$P=$pg" || exit 1
 	i=0

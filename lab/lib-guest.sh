@@ -52,11 +52,12 @@ run_ktap() {
 # lab/mkinitramfs.sh -q put in /inner. Its console output goes to
 # /tmp/inner.log; inner_vm_say sends a line to its console (the inner payload
 # waits for one with `read`), so the outer VM can read the host-side view at
-# a point the inner VM chose.
+# a point the inner VM chose. An inner VM that has not ended after
+# INNER_TIMEOUT seconds (default 900) is killed, and counts as failed.
 inner_vm_start() { # inner_vm_start MIB EXTRA-KERNEL-ARGS
 	rm -f /tmp/inner.in
 	mkfifo /tmp/inner.in
-	qemu-system-x86_64 -accel kvm -cpu host -m "$1" -smp 1 -nodefaults -no-reboot \
+	timeout "${INNER_TIMEOUT:-900}" qemu-system-x86_64 -accel kvm -cpu host -m "$1" -smp 1 -nodefaults -no-reboot \
 		-display none -serial stdio -L /inner/share -kernel /inner/bzImage \
 		-initrd /inner/initrd.gz -append "console=ttyS0 panic=-1 loglevel=3 $2" \
 		< /tmp/inner.in > /tmp/inner.log 2>&1 &
