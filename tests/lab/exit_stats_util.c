@@ -1,6 +1,4 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -48,51 +46,6 @@ bool reason_defined(u32 reason)
 u32 reason_max_defined(void)
 {
 	return host_is_amd() ? 0x403 : 77;
-}
-
-void vcpu_prepare(struct vm *vm, int i, u32 edi, u32 ebp)
-{
-	struct kvm_regs regs;
-
-	vcpu_setup_real_mode(vm, i, GUEST_CODE_GPA);
-	vcpu_get_regs(vm, i, &regs);
-	regs.rdi = edi;
-	regs.rbp = ebp;
-	vcpu_set_regs(vm, i, &regs);
-}
-
-struct vcpu_thread {
-	pthread_t tid;
-	struct vm *vm;
-	int i;
-	pthread_barrier_t *start;
-};
-
-static void *vcpu_thread(void *arg)
-{
-	struct vcpu_thread *t = arg;
-
-	pthread_barrier_wait(t->start);
-	vcpu_run_expect(t->vm, t->i, KVM_EXIT_HLT);
-	return NULL;
-}
-
-void vcpus_run_parallel(struct vm *vm, int first, int n)
-{
-	struct vcpu_thread t[VM_MAX_VCPUS];
-	pthread_barrier_t start;
-	int i, r;
-
-	pthread_barrier_init(&start, NULL, n);
-	for (i = 0; i < n; i++) {
-		t[i] = (struct vcpu_thread){ .vm = vm, .i = first + i, .start = &start };
-		r = pthread_create(&t[i].tid, NULL, vcpu_thread, &t[i]);
-		errno = r;
-		TEST_ASSERT(!r, "creating the thread of vCPU %d failed", first + i);
-	}
-	for (i = 0; i < n; i++)
-		pthread_join(t[i].tid, NULL);
-	pthread_barrier_destroy(&start);
 }
 
 int view_read(struct vm *vm, struct view *v)

@@ -28,16 +28,6 @@
 	"	mov %ecx, " #addr "+8\n"				\
 	"	mov %edx, " #addr "+12\n"
 
-/* Guest snippet: EDI CPUIDs with EAX = 0 (EDI ends at 0). */
-#define GUEST_CPUID_LOOP						\
-	"	test %edi, %edi\n"					\
-	"	jz 8f\n"						\
-	"7:	xor %eax, %eax\n"					\
-	"	cpuid\n"						\
-	"	dec %edi\n"						\
-	"	jnz 7b\n"						\
-	"8:\n"
-
 struct leaf {
 	u32 eax, ebx, ecx, edx;
 };
@@ -50,12 +40,6 @@ u64 leaf_cycles(struct leaf l);		/* EBX:ECX */
 /* The exit reasons the vendor's manual defines (docs/cpuid-abi.md). */
 bool reason_defined(u32 reason);
 u32 reason_max_defined(void);
-
-/* Set up vCPU i at GUEST_CODE_GPA with EDI and EBP given. */
-void vcpu_prepare(struct vm *vm, int i, u32 edi, u32 ebp);
-
-/* Run vCPUs first..first+n-1, one thread each, all until HLT. */
-void vcpus_run_parallel(struct vm *vm, int first, int n);
 
 /*
  * Host-side view: the VM's /sys/kernel/debug/kvm/<pid>-<fd>/exit_stats.

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <cpuid.h>
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -517,4 +518,70 @@ u64 hist_count(const char *event_dir, u64 key_value)
 u64 hist_total(const char *event_dir)
 {
 	return hist_sum(event_dir, true, 0);
+}
+
+void vcpu_prepare(struct vm *vm, int i, u32 edi, u32 ebp)
+{
+	struct kvm_regs regs;
+
+	vcpu_setup_real_mode(vm, i, GUEST_CODE_GPA);
+	vcpu_get_regs(vm, i, &regs);
+	regs.rdi = edi;
+	regs.rbp = ebp;
+	vcpu_set_regs(vm, i, &regs);
+}
+
+struct vcpu_thread {
+	pthread_t tid;
+	struct vm *vm;
+	int i;
+	pthread_barrier_t *start;
+};
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu_thread *t = arg;
+
+	pthread_barrier_wait(t->start);
+	vcpu_run_expect(t->vm, t->i, KVM_EXIT_HLT);
+	return NULL;
+}
+
+void vcpus_run_parallel(struct vm *vm, int first, int n)
+{
+	struct vcpu_thread t[VM_MAX_VCPUS];
+	pthread_barrier_t start;
+	int i, r;
+
+	pthread_barrier_init(&start, NULL, n);
+	for (i = 0; i < n; i++) {
+		t[i] = (struct vcpu_thread){ .vm = vm, .i = first + i, .start = &start };
+		r = pthread_create(&t[i].tid, NULL, vcpu_thread, &t[i]);
+		errno = r;
+		TEST_ASSERT(!r, "creating the thread of vCPU %d failed", first + i);
+	}
+	for (i = 0; i < n; i++)
+		pthread_join(t[i].tid, NULL);
+	pthread_barrier_destroy(&start);
+}
+
+GUEST_CODE(guest_cpuid_loop,
+	GUEST_CPUID_LOOP
+	"9:	hlt\n"
+	"	jmp 9b\n");
+
+void vm_load_cpuid_loop(struct vm *vm)
+{
+	vm_load_code(vm, GUEST_CODE_GPA, guest_cpuid_loop);
+}
+
+void vcpu_run_cpuids(struct vm *vm, int i, u32 k)
+{
+	struct kvm_regs regs;
+
+	vcpu_prepare(vm, i, k, 0);
+	vcpu_run_expect(vm, i, KVM_EXIT_HLT);
+	vcpu_get_regs(vm, i, &regs);
+	TEST_ASSERT((u32)regs.rdi == 0, "expected vCPU %d to run %u CPUIDs, %u were left",
+		    i, k, (u32)regs.rdi);
 }

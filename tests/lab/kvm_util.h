@@ -57,6 +57,16 @@ typedef __u8 u8;
 #define vm_load_code(vm, gpa, name) \
 	vm_load(vm, gpa, name##_start, GUEST_CODE_SIZE(name))
 
+/* Guest snippet: EDI CPUIDs with EAX = 0 (EDI ends at 0; EAX-EDX clobbered). */
+#define GUEST_CPUID_LOOP						\
+	"	test %edi, %edi\n"					\
+	"	jz 8f\n"						\
+	"7:	xor %eax, %eax\n"					\
+	"	cpuid\n"						\
+	"	dec %edi\n"						\
+	"	jnz 7b\n"						\
+	"8:\n"
+
 /* KTAP */
 void ktap_plan(int n);
 bool ktap_result(bool ok, const char *fmt, ...)
@@ -109,6 +119,19 @@ void vcpu_set_regs(struct vm *vm, int i, const struct kvm_regs *regs);
 u32 vcpu_run(struct vm *vm, int i);
 void vcpu_run_expect(struct vm *vm, int i, u32 exit_reason);
 const char *exit_reason_str(u32 exit_reason);
+
+/* Set up vCPU i at GUEST_CODE_GPA with EDI and EBP given. */
+void vcpu_prepare(struct vm *vm, int i, u32 edi, u32 ebp);
+
+/* Run vCPUs first..first+n-1, one thread each, all until HLT. */
+void vcpus_run_parallel(struct vm *vm, int first, int n);
+
+/*
+ * A guest that runs EDI CPUIDs and halts: load it at GUEST_CODE_GPA, and run
+ * vCPU i through K of them (asserting that all K ran).
+ */
+void vm_load_cpuid_loop(struct vm *vm);
+void vcpu_run_cpuids(struct vm *vm, int i, u32 k);
 
 /* KVM binary statistics (KVM_GET_STATS_FD); assert if @name is absent. */
 u64 vm_vcpu_stat(struct vm *vm, int i, const char *name);

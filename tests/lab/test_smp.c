@@ -4,9 +4,7 @@
  * "exits" statistics grow by at least nr * K in all, and kvm:kvm_exit
  * counts exactly nr * K CPUID exits.
  */
-#include <pthread.h>
 #include <string.h>
-#include <errno.h>
 
 #include "kvm_util.h"
 
@@ -31,50 +29,6 @@ GUEST_CODE(guest_cpuid_count,
 	"3:	hlt\n"
 	"	jmp 3b\n");
 
-struct vcpu_thread {
-	pthread_t tid;
-	struct vm *vm;
-	int i;
-	pthread_barrier_t *start;
-};
-
-static void *vcpu_thread(void *arg)
-{
-	struct vcpu_thread *t = arg;
-
-	pthread_barrier_wait(t->start);
-	vcpu_run_expect(t->vm, t->i, KVM_EXIT_HLT);
-	return NULL;
-}
-
-static void vcpu_prepare(struct vm *vm, int i, u32 k)
-{
-	struct kvm_regs regs;
-
-	vcpu_setup_real_mode(vm, i, GUEST_CODE_GPA);
-	vcpu_get_regs(vm, i, &regs);
-	regs.rdi = k;
-	vcpu_set_regs(vm, i, &regs);
-}
-
-static void run_vcpus(struct vm *vm)
-{
-	struct vcpu_thread t[VM_MAX_VCPUS];
-	pthread_barrier_t start;
-	int i, r;
-
-	pthread_barrier_init(&start, NULL, vm->nr_vcpus);
-	for (i = 0; i < vm->nr_vcpus; i++) {
-		t[i] = (struct vcpu_thread){ .vm = vm, .i = i, .start = &start };
-		r = pthread_create(&t[i].tid, NULL, vcpu_thread, &t[i]);
-		errno = r;
-		TEST_ASSERT(!r, "creating the thread of vCPU %d failed", i);
-	}
-	for (i = 0; i < vm->nr_vcpus; i++)
-		pthread_join(t[i].tid, NULL);
-	pthread_barrier_destroy(&start);
-}
-
 static void test_smp(int nr, u32 k)
 {
 	u64 before[VM_MAX_VCPUS], delta = 0, n, total;
@@ -84,11 +38,11 @@ static void test_smp(int nr, u32 k)
 
 	vm_load_code(vm, GUEST_CODE_GPA, guest_cpuid_count);
 	for (i = 0; i < nr; i++) {
-		vcpu_prepare(vm, i, k);
+		vcpu_prepare(vm, i, k, 0);
 		before[i] = vm_vcpu_stat(vm, i, "exits");
 	}
 	hist_trigger_start(KVM_EXIT_EVENT, "exit_reason");
-	run_vcpus(vm);
+	vcpus_run_parallel(vm, 0, nr);
 	n = hist_count(KVM_EXIT_EVENT, reason);
 	total = hist_total(KVM_EXIT_EVENT);
 	hist_trigger_stop();
