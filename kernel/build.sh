@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the lab kernel for one Debian kernel series, cached outside the clone.
 #
-#   kernel/build.sh 6.1|6.12 [stock|patched]
+#   kernel/build.sh 6.1|6.12 [stock|patched] [san]
 #
 # Prints the directory holding the result on the last line of stdout:
 #   stock:   DIR/bzImage and DIR/modules/{irqbypass,kvm,kvm-amd,kvm-intel}.ko
@@ -12,22 +12,36 @@
 # The cache key is the Debian package version plus a hash of the config
 # fragment, so a second run rebuilds nothing, and a changed patch series
 # rebuilds only arch/x86/kvm.
+#
+# With "san", the tree is configured with lab/kernel-san.config on top
+# (KASAN, UBSAN, lockdep, kmemleak) and cached apart from the plain one.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$top/lab/lib.sh"
 
-ver=${1:?usage: kernel/build.sh 6.1|6.12 [stock|patched]}
+ver=${1:?usage: kernel/build.sh 6.1|6.12 [stock|patched] [san]}
 what=${2:-stock}
+flavour=${3:-}
 case "$ver" in 6.1|6.12) ;; *) die "unknown kernel series '$ver' (want 6.1 or 6.12)" ;; esac
 case "$what" in stock|patched) ;; *) die "unknown build '$what' (want stock or patched)" ;; esac
+fragments=("$top/lab/kernel.config")
+case "$flavour" in
+"") tag= ;;
+san) tag=san- fragments+=("$top/lab/kernel-san.config") ;;
+*) die "unknown kernel flavour '$flavour' (want san or nothing)" ;;
+esac
 
 need_pkgs "linux-source-$ver" build-essential flex bison bc libelf-dev libssl-dev kmod cpio xz-utils git
 
 pkgver=$(dpkg-query -W -f '${Version}' "linux-source-$ver")
-cfghash=$(sha256sum "$top/lab/kernel.config" | cut -c1-12)
-dir=$(cache_dir)/linux-$pkgver-$cfghash
+if [ -z "$tag" ]; then
+	cfghash=$(sha256sum "$top/lab/kernel.config" | cut -c1-12)
+else
+	cfghash=$(cat "${fragments[@]}" | sha256sum | cut -c1-12)
+fi
+dir=$(cache_dir)/linux-$pkgver-$tag$cfghash
 src=$dir/src
 mkdir -p "$dir"
 exec 9>"$dir/lock"
@@ -54,17 +68,17 @@ fi
 
 if [ ! -e "$dir/stock/done" ]; then
 	git -C "$src" checkout -q -f stock
-	if [ ! -f "$src/.config" ] || ! cmp -s "$top/lab/kernel.config" "$dir/config.fragment"; then
-		step "configuring $ver: tinyconfig + lab/kernel.config"
+	if [ ! -f "$src/.config" ] || ! cat "${fragments[@]}" | cmp -s - "$dir/config.fragment"; then
+		step "configuring $ver: tinyconfig + ${fragments[*]#"$top/"}"
 		kmake -s tinyconfig >/dev/null
-		"$src/scripts/kconfig/merge_config.sh" -m -O "$src" "$src/.config" "$top/lab/kernel.config" >/dev/null
+		"$src/scripts/kconfig/merge_config.sh" -m -O "$src" "$src/.config" "${fragments[@]}" >/dev/null
 		kmake -s olddefconfig
 		while read -r line; do
-			grep -qx "$line" "$src/.config" || die "kernel config lost '$line' (a dependency is missing in lab/kernel.config)"
-		done < <(grep '^CONFIG_' "$top/lab/kernel.config")
-		cp "$top/lab/kernel.config" "$dir/config.fragment"
+			grep -qx "$line" "$src/.config" || die "kernel config lost '$line' (a dependency is missing in ${fragments[*]#"$top/"})"
+		done < <(cat "${fragments[@]}" | grep '^CONFIG_')
+		cat "${fragments[@]}" > "$dir/config.fragment"
 	fi
-	step "building linux $ver bzImage and modules (about 4 minutes on 2 cores the first time)"
+	step "building linux $ver ${flavour:+($flavour) }bzImage and modules (about ${tag:+1}4 minutes on 2 cores the first time)"
 	kmake bzImage modules >"$dir/build.log" 2>&1 || { tail -40 "$dir/build.log" >&2; die "kernel build failed, log: $dir/build.log"; }
 	rm -rf "$dir/stock"
 	mkdir -p "$dir/stock/modules"

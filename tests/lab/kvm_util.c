@@ -151,7 +151,7 @@ static void vcpu_add(struct vm *vm, int i)
 	vm->nr_vcpus = i + 1;
 }
 
-struct vm *vm_create(int nr_vcpus)
+static struct vm *__vm_create(int nr_vcpus, bool irqchip)
 {
 	struct kvm_userspace_memory_region region = { .slot = 0 };
 	struct vm *vm;
@@ -189,9 +189,46 @@ struct vm *vm_create(int nr_vcpus)
 		    "expected a kvm_run mmap size >= %zu, got %d",
 		    sizeof(struct kvm_run), r);
 	vm->run_size = r;
+	if (irqchip) {
+		r = ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0);
+		TEST_ASSERT(!r, "KVM_CREATE_IRQCHIP failed");
+	}
 	for (i = 0; i < nr_vcpus; i++)
 		vcpu_add(vm, i);
 	return vm;
+}
+
+struct vm *vm_create(int nr_vcpus)
+{
+	return __vm_create(nr_vcpus, false);
+}
+
+struct vm *vm_create_irqchip(int nr_vcpus)
+{
+	struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+	struct vm *vm = __vm_create(nr_vcpus, true);
+	int i;
+
+	/* With an in-kernel LAPIC, vCPUs but the first wait for INIT/SIPI. */
+	for (i = 1; i < nr_vcpus; i++)
+		TEST_ASSERT(!ioctl(vm->vcpu[i].fd, KVM_SET_MP_STATE, &mp),
+			    "KVM_SET_MP_STATE (runnable) on vCPU %d failed", i);
+	return vm;
+}
+
+void vcpu_set_cpuid_x2apic(struct vm *vm, int i)
+{
+	struct {
+		struct kvm_cpuid2 h;
+		struct kvm_cpuid_entry2 e[2];
+	} c = {
+		.h.nent = 2,
+		.e[0] = { .function = 0, .eax = 1 },
+		.e[1] = { .function = 1, .ecx = 1u << 21, .edx = 1u << 9 },
+	};
+
+	TEST_ASSERT(!ioctl(vcpu_get(vm, i)->fd, KVM_SET_CPUID2, &c),
+		    "KVM_SET_CPUID2 (APIC, x2APIC) on vCPU %d failed", i);
 }
 
 void vm_free(struct vm *vm)

@@ -110,6 +110,13 @@ struct vm {
 };
 
 struct vm *vm_create(int nr_vcpus);
+/*
+ * With an in-kernel irqchip (a LAPIC per vCPU, all of them runnable): HLT
+ * then blocks in KVM until an interrupt.
+ */
+struct vm *vm_create_irqchip(int nr_vcpus);
+/* A CPUID table for vCPU i: leaf 1 has the APIC and x2APIC, nothing else. */
+void vcpu_set_cpuid_x2apic(struct vm *vm, int i);
 void vm_free(struct vm *vm);
 void vm_load(struct vm *vm, u64 gpa, const void *code, size_t len);
 void *gpa_to_hva(struct vm *vm, u64 gpa);
