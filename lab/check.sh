@@ -3,7 +3,11 @@
 # under emulation once, and inside it run the tests against the stock KVM
 # modules (the oracles) and against the patched ones.
 #
-#   lab/check.sh [-k "6.1 6.12"] [-v "amd intel"]
+#   lab/check.sh [-k "6.1 6.12"] [-v "amd intel"] [-f san] [-p PAYLOAD [-e FILE...]]
+#
+# -f san boots the sanitizer flavour of the kernel (kernel/build.sh) and uses
+# its modules; -p runs another payload instead of tests/lab/payload.sh, with
+# no inner VM, and -e adds files to its /tests (lab/reliability.sh does both).
 #
 # Prints one line per test, the outer VM's log of any run that failed, and
 # a closing "N passed, N failed" line; exits non-zero on any failure.
@@ -14,10 +18,12 @@ top=$(dirname "$here")
 
 kernels="6.1 6.12"
 vendors="amd intel"
-while getopts "k:v:" o; do
+flavour= payload=$top/tests/lab/payload.sh inner=1 extra=()
+while getopts "k:v:f:p:e:" o; do
 	case $o in
-	k) kernels=$OPTARG ;; v) vendors=$OPTARG ;;
-	*) die "usage: lab/check.sh [-k \"6.1 6.12\"] [-v \"amd intel\"]" ;;
+	k) kernels=$OPTARG ;; v) vendors=$OPTARG ;; f) flavour=$OPTARG ;;
+	p) payload=$OPTARG inner= ;; e) extra+=("$OPTARG") ;;
+	*) die "usage: lab/check.sh [-k \"6.1 6.12\"] [-v \"amd intel\"] [-f san] [-p PAYLOAD [-e FILE...]]" ;;
 	esac
 done
 
@@ -27,7 +33,7 @@ need_pkgs build-essential
 step "building the in-lab test programs and exitstat"
 make -s -C "$top/tests/lab" O="$out/tests" >/dev/null
 make -s -C "$top/guest" O="$out/guest" >/dev/null
-"$here/mkinitramfs.sh" -i -o "$out/inner.gz" -p "$top/tests/lab/inner-check.sh" "$out/guest/exitstat"
+[ -z "$inner" ] || "$here/mkinitramfs.sh" -i -o "$out/inner.gz" -p "$top/tests/lab/inner-check.sh" "$out/guest/exitstat"
 
 passed=0 failed=0
 failures=()
@@ -43,15 +49,18 @@ record() { # record NAME OK DETAIL
 }
 
 for k in $kernels; do
-	stock=$("$top/kernel/build.sh" "$k" stock | tail -1)
-	patched=$("$top/kernel/build.sh" "$k" patched | tail -1)
+	stock=$("$top/kernel/build.sh" "$k" stock $flavour | tail -1)
+	patched=$("$top/kernel/build.sh" "$k" patched $flavour | tail -1)
 	for v in $vendors; do
-		tag="$k/$v"
-		initrd="$out/initrd-$k-$v.gz"
-		log="$out/lab-$k-$v.log"
-		"$here/mkinitramfs.sh" -o "$initrd" -p "$top/tests/lab/payload.sh" \
-			-s "$stock/modules" -t "$patched/modules" -q "$stock/bzImage:$out/inner.gz" \
-			"$out"/tests/test_*
+		kf=$k${flavour:+-$flavour}
+		innerq=()
+		[ -z "$inner" ] || innerq=(-q "$stock/bzImage:$out/inner.gz")
+		tag="$kf/$v"
+		initrd="$out/initrd-$kf-$v.gz"
+		log="$out/lab-$kf-$v.log"
+		"$here/mkinitramfs.sh" -o "$initrd" -p "$payload" \
+			-s "$stock/modules" -t "$patched/modules" ${innerq[@]+"${innerq[@]}"} \
+			"$out"/tests/test_* ${extra[@]+"${extra[@]}"}
 		case $v in amd) cpus=2 ;; intel) cpus=1 ;; esac
 		step "booting linux $k on $v (log: $log)"
 		rc=0

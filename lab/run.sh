@@ -92,9 +92,12 @@ if kill "$emu_pid" 2>/dev/null; then sleep 1; kill -9 "$emu_pid" 2>/dev/null || 
 wait "$emu_pid" 2>/dev/null || true
 [ "$status" = timeout ] && echo "lab: TIMEOUT after ${timeout}s ($vendor)" | tee -a "$log" >&2
 
-if grep -q -E 'Kernel panic|BUG:|Oops|WARNING:|UBSAN:|KASAN:' "$log"; then
+# Sanitizer reports too: KASAN and sleeping-in-atomic say BUG:, lockdep
+# WARNING:, kmemleak "unreferenced object" (tests/lab/reliability-payload.sh).
+problems='Kernel panic|BUG:|Oops|WARNING:|UBSAN:|KASAN:|unreferenced object'
+if grep -q -E "$problems" "$log"; then
 	echo "lab: the outer kernel reported a problem ($vendor):" >&2
-	grep -E -A5 'Kernel panic|BUG:|Oops|WARNING:|UBSAN:|KASAN:' "$log" | head -40 >&2
+	grep -E -A5 "$problems" "$log" | head -40 >&2
 	exit 1
 fi
 grep -q '^LAB-RESULT: PASS' "$log" && exit 0

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Reliability and security suite: the sanitizer kernel (KASAN, UBSAN,
+# lockdep, kmemleak) boots under both emulators and runs every in-lab test,
+# then the leaf fuzzer, the stress test, the VM lifecycle in both scopes and
+# module reloads (tests/lab/reliability-payload.sh).
+#
+#   lab/reliability.sh [-s] [-k KERNEL] [-v "amd intel"] [-o REPORT.md]
+#
+# Without -s, the short sizes make check runs; with -s (make soak), the
+# full ones, and a report (default docs/results/reliability.md) is written
+# from the logs. One kernel (default 6.1) is enough: the sanitizer build is
+# the long part.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+. "$here/lib.sh"
+
+soak= kernel=6.1 vendors="amd intel" report=
+while getopts "sk:v:o:" o; do
+	case $o in
+	s) soak=1 ;; k) kernel=$OPTARG ;; v) vendors=$OPTARG ;; o) report=$OPTARG ;;
+	*) die "usage: lab/reliability.sh [-s] [-k KERNEL] [-v \"amd intel\"] [-o REPORT.md]" ;;
+	esac
+done
+[ -n "$soak" ] || [ -z "$report" ] || die "-o needs -s: only a full run writes the report"
+
+if [ -n "$soak" ]; then
+	mode=soak FUZZ_K=1000000 STRESS_K=32000 LIFE_N=1000 RELOADS=50 timeout=14400
+	report=${report:-$top/docs/results/reliability.md}
+else
+	mode=short FUZZ_K=50000 STRESS_K=2000 LIFE_N=100 RELOADS=5 timeout=3000
+fi
+out=${LAB_OUT:-$top/build/reliability-$mode}
+mkdir -p "$out"
+printf 'FUZZ_K=%s\nSTRESS_K=%s\nLIFE_N=%s\nRELOADS=%s\nLAB_TEST_TIMEOUT=%s\n' \
+	"$FUZZ_K" "$STRESS_K" "$LIFE_N" "$RELOADS" "$timeout" > "$out/reliability.env"
+step "reliability ($mode): $FUZZ_K fuzzed CPUIDs, 2 VMs x 4 vCPUs x $STRESS_K stress iterations, $LIFE_N VMs, $RELOADS reloads"
+start=$SECONDS
+rc=0
+LAB_OUT=$out LAB_TIMEOUT=$timeout \
+	"$here/check.sh" -k "$kernel" -v "$vendors" -f san -p "$top/tests/lab/reliability-payload.sh" \
+	-e "$out/reliability.env" -e "$top/tests/lab/payload.sh" | tee "$out/summary.txt" || rc=$?
+if [ -n "$soak" ]; then
+	step "exitstat under libFuzzer for ${FUZZ_TIME:-600} s"
+	need_pkgs clang libclang-rt-14-dev
+	make -s -C "$top/guest" O="$out/guest-fuzz" FUZZ_TIME="${FUZZ_TIME:-600}" fuzz-long \
+		> "$out/guest-fuzz.txt" 2>&1 || { tail -30 "$out/guest-fuzz.txt"; rc=1; }
+	python3 "$here/reliability-report.py" --kernel "$kernel" --seconds $((SECONDS - start)) \
+		--summary "$out/summary.txt" --env "$out/reliability.env" \
+		--fuzz-log "$out/guest-fuzz.txt" "$out"/lab-*.log > "$report.tmp"
+	mv "$report.tmp" "$report"
+	step "report: $report"
+fi
+exit $rc
