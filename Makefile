@@ -5,7 +5,7 @@ VENDORS ?= amd intel
 VENDOR  ?= amd
 KERNEL  ?= 6.1
 
-.PHONY: all demo check experiment bench check-lab check-patches kernels clean
+.PHONY: all demo check soak experiment bench check-lab check-patches kernels clean
 
 all: check
 
@@ -14,6 +14,9 @@ demo:
 
 check:
 	@bash tests/check.sh -k "$(KERNELS)" -v "$(VENDORS)"
+
+soak:
+	@bash lab/reliability.sh -s -k $(KERNEL) -v "$(VENDORS)"
 
 experiment:
 	@bash lab/experiment.sh -v "$(VENDORS)"

@@ -187,14 +187,19 @@ static uint64_t sub0(uint64_t a, uint64_t b)
 
 /*
  * The cycles of n of exitstat's own CPUID exits, estimated from b's sweep:
- * between its head and tail only exitstat ran CPUIDs (on this vCPU).
+ * between its head and tail only exitstat ran CPUIDs (on this vCPU). An
+ * estimate past 64 bits (only from a hypervisor's nonsense) saturates.
  */
 static uint64_t own_cycles(const struct es_snap *b, uint64_t n)
 {
 	uint64_t span = b->tail.cpuid_cycles.own - b->head.cpuid_cycles.own;
 	uint64_t cyc = sub0(b->tail.cpuid_cycles.v, b->head.cpuid_cycles.v);
+	double est;
 
-	return span ? (uint64_t)((double)cyc * n / span + 0.5) : 0;
+	if (!span)
+		return 0;
+	est = (double)cyc * n / span + 0.5;
+	return est >= 0x1p64 ? UINT64_MAX : (uint64_t)est;
 }
 
 static int row_cmp(const void *pa, const void *pb)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The lab's own tests: a run that fails, a kernel panic and a hang must each
-# be reported as such by lab/run.sh (exit 1, 1 and 2), and a passing payload
-# as a pass; otherwise a broken guest could look like a green run.
+# The lab's own tests: a run that fails, a kernel panic, a sanitizer report
+# and a hang must each be reported as such by lab/run.sh (exit 1, 1, 1 and 2),
+# and a passing payload (or one with only a known report from outside KVM,
+# lab/known-reports) as a pass; otherwise a broken guest could look green.
 #
 #   lab/selftest.sh [KERNEL]
 set -euo pipefail
@@ -38,6 +39,8 @@ expect "a passing payload passes" 0 'kvm_load stock && kvm_unload'
 expect "a failing payload fails" 1 'echo "this payload fails"; exit 3'
 expect "a kernel panic fails" 1 '' 60 '#!/bin/busybox sh
 echo "init exits: the kernel panics"; exit 1'
+expect "a sanitizer report in the kernel log fails" 1 'echo "BUG: KASAN: slab-out-of-bounds in lab_selftest+0x0/0x0" > /dev/kmsg'
+expect "a known report from outside KVM does not" 0 'echo "UBSAN: shift-out-of-bounds in arch/x86/kernel/apic/apic_flat_64.c:101:25" > /dev/kmsg'
 expect "a VM that dies without a result fails" 2 'reboot -f'
 expect "a hang is caught by the timeout" 2 'sleep 100000' 20
 echo "$passed passed, $failed failed"

@@ -34,11 +34,13 @@ suite() { # suite NAME CMD...: run a suite that ends with "N passed, N failed"
 }
 
 suite "exitstat unit tests (ASan, UBSan)" make -s -C "$top/guest" check
+suite "exitstat under libFuzzer" bash "$top/tests/unit/fuzz.sh"
 suite "patch series" bash "$top/kernel/check-patches.sh" $kernels
 suite "lab self-tests" bash "$top/lab/selftest.sh" "${kernels%% *}"
 suite "in-lab tests" bash "$top/lab/check.sh" -k "$kernels" -v "$vendors"
 suite "paging experiment, quick" bash "$top/lab/experiment.sh" -q -v "$vendors" -k "${kernels%% *}"
 suite "benchmark smoke run" bash "$top/lab/bench.sh" -s -k "$kernels"
+suite "reliability on the sanitizer kernel, short" bash "$top/lab/reliability.sh" -k "${kernels%% *}" -v "$vendors"
 
 echo "==="
 for b in "${broken[@]}"; do echo "broken: $b"; done
