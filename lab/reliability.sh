@@ -36,10 +36,31 @@ printf 'FUZZ_K=%s\nSTRESS_K=%s\nLIFE_N=%s\nRELOADS=%s\nLAB_TEST_TIMEOUT=%s\n' \
 	"$FUZZ_K" "$STRESS_K" "$LIFE_N" "$RELOADS" "$timeout" > "$out/reliability.env"
 step "reliability ($mode): $FUZZ_K fuzzed CPUIDs, 2 VMs x 4 vCPUs x $STRESS_K stress iterations, $LIFE_N VMs, $RELOADS reloads"
 start=$SECONDS
+# One emulator per vendor, each on its own core: the vendors run at once.
+# check.sh builds the kernel and tests first; the second one reuses them.
+"$top/kernel/build.sh" "$kernel" patched san > /dev/null
+pids=()
+for v in $vendors; do
+	mkdir -p "$out/$v"
+	step "booting the sanitizer kernel on $v (log: $out/$v/lab-$kernel-san-$v.log)"
+	LAB_OUT=$out/$v LAB_TIMEOUT=$timeout \
+		"$here/check.sh" -k "$kernel" -v "$v" -f san -p "$top/tests/lab/reliability-payload.sh" \
+		-e "$out/reliability.env" -e "$top/tests/lab/payload.sh" > "$out/$v/summary.txt" 2>&1 &
+	pids+=($!)
+done
 rc=0
-LAB_OUT=$out LAB_TIMEOUT=$timeout \
-	"$here/check.sh" -k "$kernel" -v "$vendors" -f san -p "$top/tests/lab/reliability-payload.sh" \
-	-e "$out/reliability.env" -e "$top/tests/lab/payload.sh" | tee "$out/summary.txt" || rc=$?
+for p in "${pids[@]}"; do wait "$p" || rc=1; done
+passed=0 failed=0
+for v in $vendors; do
+	grep -v -E '^[0-9]+ passed, [0-9]+ failed$' "$out/$v/summary.txt" | grep -v '^==>' || true
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out/$v/summary.txt" | tail -1)
+	[ -n "$line" ] || { echo "FAIL  $kernel-san/$v: no result"; failed=$((failed + 1)); continue; }
+	passed=$((passed + ${line%% passed*}))
+	line=${line#*, }
+	failed=$((failed + ${line%% failed}))
+done
+[ "$failed" = 0 ] || rc=1
+echo "$passed passed, $failed failed" | tee "$out/summary.txt"
 if [ -n "$soak" ]; then
 	step "exitstat under libFuzzer for ${FUZZ_TIME:-600} s"
 	need_pkgs clang libclang-rt-14-dev
@@ -47,7 +68,7 @@ if [ -n "$soak" ]; then
 		> "$out/guest-fuzz.txt" 2>&1 || { tail -30 "$out/guest-fuzz.txt"; rc=1; }
 	python3 "$here/reliability-report.py" --kernel "$kernel" --seconds $((SECONDS - start)) \
 		--summary "$out/summary.txt" --env "$out/reliability.env" \
-		--fuzz-log "$out/guest-fuzz.txt" "$out"/lab-*.log > "$report.tmp"
+		--fuzz-log "$out/guest-fuzz.txt" "$out"/*/lab-*.log > "$report.tmp"
 	mv "$report.tmp" "$report"
 	step "report: $report"
 fi

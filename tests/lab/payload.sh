@@ -33,6 +33,14 @@ for pg in 1 0; do
 	kvm_unload || exit 1
 done
 
+# The reliability tests, small (lab/reliability.sh runs them big, on the
+# sanitizer kernel): leaf fuzzing, stress with exact counts, VM lifecycle.
+kvm_load test || exit 1
+run_ktap "patched/test_exit_stats_fuzz" /tests/test_exit_stats_fuzz -k 20000 || fail=1
+run_ktap "patched/test_exit_stats_stress" /tests/test_exit_stats_stress -k 500 || fail=1
+run_ktap "patched/test_exit_stats_lifecycle" /tests/test_exit_stats_lifecycle -k 50 || fail=1
+kvm_unload || exit 1
+
 # An inner Linux VM under QEMU -accel kvm: exitstat --json in it agrees
 # with Debian's cpuid for the same leaves and with the host-side view.
 # Counts only grow, so each later reading must lie between the earlier and
