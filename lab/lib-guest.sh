@@ -38,12 +38,14 @@ kvm_unload() {
 run_ktap() {
 	name=$1; shift
 	echo "lab: running $name"
+	t0=$(cut -d. -f1 /proc/uptime)
 	{ timeout "${LAB_TEST_TIMEOUT:-600}" "$@" 2>&1; echo "$?" > /tmp/ktap.rc; } |
 		tee /tmp/ktap.out | sed "s|^|[$name] |"
 	rc=$(cat /tmp/ktap.rc)
 	p=$(grep -c '^ok ' /tmp/ktap.out)
 	f=$(grep -c '^not ok ' /tmp/ktap.out)
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+	echo "lab: $name took $(($(cut -d. -f1 /proc/uptime) - t0)) s"
 	echo "LAB-TEST: $name passed=$p failed=$f rc=$rc"
 	return $rc
 }
