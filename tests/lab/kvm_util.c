@@ -132,6 +132,19 @@ bool test_init(int argc, char **argv, u32 *k)
 	return given;
 }
 
+char test_mode(int *argc, char ***argv, const char *modes)
+{
+	char **v = *argv, m;
+
+	if (*argc < 2 || v[1][0] != '-' || !v[1][1] || v[1][2] || !strchr(modes, v[1][1]))
+		return 0;
+	m = v[1][1];
+	v[1] = v[0];
+	(*argc)--;
+	(*argv)++;
+	return m;
+}
+
 static struct vcpu *vcpu_get(struct vm *vm, int i)
 {
 	TEST_ASSERT(i >= 0 && i < vm->nr_vcpus,

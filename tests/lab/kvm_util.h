@@ -82,6 +82,12 @@ int ktap_finish(void);
  */
 bool test_init(int argc, char **argv, u32 *k);
 
+/*
+ * A test with modes takes one as its first argument, "-X" with X in @modes,
+ * before -k: consume it and return X, or 0 if there is none.
+ */
+char test_mode(int *argc, char ***argv, const char *modes);
+
 #define TEST_ASSERT(cond, fmt, ...)					\
 do {									\
 	if (!(cond))							\

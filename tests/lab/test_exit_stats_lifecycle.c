@@ -152,7 +152,7 @@ static void test_fresh(void)
 {
 	struct vm *vm = vm_new(100, false);
 	u64 count, total, exits;
-	struct leaf info;
+	struct leaf second;
 
 	vcpu_run_expect(vm, 0, KVM_EXIT_HLT);
 	count = leaf_count(guest_leaf(vm, 0x8000));
@@ -160,37 +160,28 @@ static void test_fresh(void)
 	exits = vm_vcpu_stat(vm, 0, "exits");
 	vm_free(vm);
 	vm = vm_new(0, false);
-	memset(gpa_to_hva(vm, 0x8000), 0, 16);
 	vcpu_run_expect(vm, 0, KVM_EXIT_HLT);
-	info = guest_leaf(vm, 0x8000);
+	second = guest_leaf(vm, 0x8000);
 	vm_free(vm);
 	ktap_diag("first VM after load: CPUID count %llu (ran 100 + 1), total %llu, "
 		  "its exits %llu", count, total, exits);
 	ktap_result(count == 101 && total <= exits, "global_counters_start_from_zero");
 	/* A second VM sees the first one's 102 CPUIDs and its own read. */
-	ktap_result(leaf_count(info) == 103, "global_second_vm_sees_the_first");
+	ktap_result(leaf_count(second) == 103, "global_second_vm_sees_the_first");
 }
 
 int main(int argc, char **argv)
 {
-	bool global = false, fresh = false;
+	char mode = test_mode(&argc, &argv, "gz");
 	u32 n = 100;
 
-	if (argc > 1 && argv[1][0] == '-' && (argv[1][1] == 'g' || argv[1][1] == 'z') &&
-	    !argv[1][2]) {
-		global = argv[1][1] == 'g';
-		fresh = argv[1][1] == 'z';
-		argv[1] = argv[0];
-		argc--;
-		argv++;
-	}
 	test_init(argc, argv, &n);
-	if (fresh) {
+	if (mode == 'z') {
 		ktap_plan(2);
 		test_fresh();
 		return ktap_finish();
 	}
-	if (global) {
+	if (mode == 'g') {
 		ktap_plan(2);
 		test_global(n);
 		return ktap_finish();

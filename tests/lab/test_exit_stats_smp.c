@@ -142,14 +142,9 @@ static void test_global(u32 ka, u32 kb)
 
 int main(int argc, char **argv)
 {
-	bool global = argc > 1 && argv[1][0] == '-' && argv[1][1] == 'g';
+	bool global = test_mode(&argc, &argv, "g") == 'g';
 	u32 k = 5000;
 
-	if (global) {
-		argv[1] = argv[0];
-		argc--;
-		argv++;
-	}
 	test_init(argc, argv, &k);
 	if (global) {
 		ktap_plan(3);
