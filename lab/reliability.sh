@@ -39,7 +39,7 @@ if [ -n "$soak" ]; then
 	mode=soak timeout=14400
 	report=${report:-$top/docs/results/reliability.md}
 else
-	mode=short timeout=3000
+	mode=short timeout=5400
 fi
 out=${LAB_OUT:-$top/build/reliability-$mode}
 mkdir -p "$out"
