@@ -3,8 +3,11 @@
  * Stress: two VMs run at once, each with four worker vCPUs and a reader.
  * Each worker runs K iterations of CPUID, OUT to port 0xe9 (a trip to user
  * space), RDMSR of IA32_APIC_BASE, and every 8th iteration a HLT woken by
- * its x2APIC timer (the VM has an in-kernel LAPIC, so HLT blocks in KVM and
- * the timer interrupt's handler writes EOI). The fifth vCPU keeps reading
+ * its x2APIC timer (the VM has an in-kernel LAPIC, so HLT blocks in KVM; the
+ * timer is periodic, every 200 us, and its interrupt handler counts itself
+ * and writes EOI). A one-shot timer armed before each HLT would hang the
+ * vCPU whenever its interrupt slipped in between STI and HLT, as it does
+ * now and then under QEMU TCG (stock KVM too). The fifth vCPU keeps reading
  * the total count, the total cycles and the CPUID count, and counts any
  * value that decreased; it stops one round after the workers are done.
  *
@@ -14,7 +17,7 @@
  *   I/O    = 4K + 5 (the OUTs user space saw, plus one "done" OUT each);
  *   HLT    = 4 * K/8;
  *   RDMSR  = 4 * (K + 1) on VMX; on SVM, whose MSR exit covers both
- *            directions, 4 * (K + 5 + 2 * K/8) with the x2APIC writes;
+ *            directions, 4 * (K + 6) + the interrupts (one EOI each);
  *   total  = the sum of KVM's exits statistics of the VM's vCPUs.
  */
 #include <errno.h>
@@ -29,7 +32,7 @@
 #define HANDLER_GPA	0x3000
 #define PORT_WORK	0xe9
 #define PORT_DONE	0xf4
-#define TIMER_NS	4096
+#define TIMER_NS	200000	/* KVM's shortest periodic timer */
 #define FLAG_GPA	0x7000	/* set by the host when the workers are done */
 #define READER_GPA	0x7010	/* prev total, prev cycles, prev CPUID count */
 #define ROUNDS_GPA	0x7040
@@ -64,7 +67,9 @@ GUEST_CODE(guest_stress,
 	"	wrmsr\n"
 	GUEST_WRMSR(0x80f, 0x1ff)		/* software enable */
 	GUEST_WRMSR(0x83e, 0xb)			/* timer divide by 1 */
-	GUEST_WRMSR(0x832, TIMER_VECTOR)	/* one-shot timer */
+	GUEST_WRMSR(0x832, 0x20000 | TIMER_VECTOR)	/* periodic timer */
+	GUEST_WRMSR(0x838, TIMER_NS)
+	"	sti\n"
 	"	xor %ebp, %ebp\n"
 	"10:	xor %eax, %eax\n"
 	"	cpuid\n"
@@ -75,10 +80,7 @@ GUEST_CODE(guest_stress,
 	"	inc %ebp\n"
 	"	test $7, %ebp\n"
 	"	jnz 11f\n"
-	GUEST_WRMSR(0x838, TIMER_NS)
-	"	sti\n"
 	"	hlt\n"
-	"	cli\n"
 	"11:	dec %edi\n"
 	"	jnz 10b\n"
 	"	jmp 60f\n"
@@ -187,7 +189,7 @@ static void check_vm(int m, struct vm *vm, struct runner *r, u32 k)
 	u32 io = amd ? 0x7b : 30, hlt = amd ? 0x78 : 12, msr = amd ? 0x7c : 31;
 	u64 want_cpuid = 4ull * k + 3ull * rounds, want_io = 4ull * k + 5;
 	u64 want_hlt = 4ull * (k / 8), io_user = 0, exits = 0;
-	u64 want_msr = amd ? 4ull * (k + 5 + 2 * (k / 8)) : 4ull * (k + 1);
+	u64 want_msr = amd ? 4ull * (k + 6) + irqs : 4ull * (k + 1);
 	u64 last_cpuid = rd64(vm, READER_GPA + 16);
 	struct view v;
 	int i;
@@ -209,7 +211,7 @@ static void check_vm(int m, struct vm *vm, struct runner *r, u32 k)
 		    last_cpuid == want_cpuid, "vm%d_cpuid_exact", m);
 	ktap_result(view_count(&v, io) == want_io && io_user == want_io,
 		    "vm%d_io_exact", m);
-	ktap_result(view_count(&v, hlt) == want_hlt && irqs == want_hlt,
+	ktap_result(view_count(&v, hlt) == want_hlt && irqs > 0,
 		    "vm%d_hlt_exact", m);
 	ktap_result(view_count(&v, msr) == want_msr, "vm%d_msr_exact", m);
 	ktap_result(v.total_count == exits, "vm%d_total_equals_exits_stat", m);
