@@ -107,6 +107,8 @@ def main():
     ap.add_argument("--seconds", type=int, required=True)
     ap.add_argument("--summary", required=True)
     ap.add_argument("--fuzz-log", required=True)
+    ap.add_argument("--note", action="append", default=[],
+                    help="a line to add under the introduction")
     ap.add_argument("logs", nargs="+")
     a = ap.parse_args()
 
@@ -116,8 +118,8 @@ def main():
     names = {"amd": "AMD SVM (QEMU TCG)", "intel": "Intel VMX (Bochs)"}
     fz = open(a.fuzz_log).read() if os.path.exists(a.fuzz_log) else ""
     fz_runs = first(r"Done (\d+) runs in (\d+) second", fz)
-    fz_cov = first(r"cov: (\d+) ft: (\d+) corp: (\d+)/", fz.split("Done")[0].splitlines()[-1]
-                   if "Done" in fz and fz.split("Done")[0].strip() else "")
+    covs = re.findall(r"cov: (\d+) ft: (\d+) corp: (\d+)/", fz)
+    fz_cov = covs[-1] if covs else None
     fz_crash = re.search(r"ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer|libFuzzer)|"
                          r"runtime error:|deadly signal", fz)
 
@@ -132,6 +134,9 @@ def main():
       f"[../security.md](../security.md). Regenerate with `make soak`; `make check` runs "
       f"the same suite with short sizes.")
     p("")
+    for n in a.note:
+        p(n)
+        p("")
     if counts:
         p(f"In-lab results on the sanitizer kernel: **{counts[0]} passed, {counts[1]} failed** "
           f"(every in-lab test of `make check`, then the tests below).")

@@ -39,8 +39,8 @@ expect "a passing payload passes" 0 'kvm_load stock && kvm_unload'
 expect "a failing payload fails" 1 'echo "this payload fails"; exit 3'
 expect "a kernel panic fails" 1 '' 60 '#!/bin/busybox sh
 echo "init exits: the kernel panics"; exit 1'
-expect "a sanitizer report in the kernel log fails" 1 'echo "BUG: KASAN: slab-out-of-bounds in lab_selftest+0x0/0x0" > /dev/kmsg'
-expect "a known report from outside KVM does not" 0 'echo "UBSAN: shift-out-of-bounds in arch/x86/kernel/apic/apic_flat_64.c:101:25" > /dev/kmsg'
+expect "a sanitizer report in the kernel log fails" 1 'echo "<3>BUG: KASAN: slab-out-of-bounds in lab_selftest+0x0/0x0" > /dev/kmsg'
+expect "a known report from outside KVM does not" 0 'echo "<3>UBSAN: shift-out-of-bounds in arch/x86/kernel/apic/apic_flat_64.c:101:25" > /dev/kmsg'
 expect "a VM that dies without a result fails" 2 'reboot -f'
 expect "a hang is caught by the timeout" 2 'sleep 100000' 20
 echo "$passed passed, $failed failed"
