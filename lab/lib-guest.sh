@@ -32,6 +32,18 @@ kvm_unload() {
 	return 0
 }
 
+# check NAME CONDITION-COMMAND...: a one-line test without KTAP; a failure
+# sets the payload's fail=1.
+check() {
+	name=$1; shift
+	if "$@"; then
+		echo "LAB-TEST: $name passed=1 failed=0 rc=0"
+	else
+		echo "LAB-TEST: $name passed=0 failed=1 rc=1"
+		fail=1
+	fi
+}
+
 # run_ktap NAME CMD...: run a KTAP-speaking test (killed after
 # LAB_TEST_TIMEOUT seconds), prefix its lines, and print one summary line
 # the host-side runner collects.

@@ -5,17 +5,6 @@ fail=0
 P=$(paging_param)
 cpuid_reason=$([ "$(vendor)" = amd ] && echo 114 || echo 10)
 
-# check NAME CONDITION-COMMAND...: a one-line test without KTAP
-check() {
-	name=$1; shift
-	if "$@"; then
-		echo "LAB-TEST: $name passed=1 failed=0 rc=0"
-	else
-		echo "LAB-TEST: $name passed=0 failed=1 rc=1"
-		fail=1
-	fi
-}
-
 for pg in 1 0; do
 	# Stock KVM: the oracles the patch is held against.
 	kvm_load stock "" "$P=$pg" || exit 1

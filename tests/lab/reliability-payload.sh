@@ -7,21 +7,13 @@
 . /tests/reliability.env
 fail=0
 km=/sys/kernel/debug/kmemleak
-line() { # line NAME OK: a one-line test for lab/check.sh
-	if [ "$2" = 1 ]; then
-		echo "LAB-TEST: $1 passed=1 failed=0 rc=0"
-	else
-		echo "LAB-TEST: $1 passed=0 failed=1 rc=1"
-		fail=1
-	fi
-}
 
 # The sanitizers must really be there, or the rest proves nothing.
 ok=1
 dmesg | grep -q 'KernelAddressSanitizer initialized' || { echo "reliability: no KASAN"; ok=0; }
 [ -e /proc/lockdep ] || { echo "reliability: no lockdep"; ok=0; }
 [ -e $km ] || { echo "reliability: no kmemleak"; ok=0; }
-line "reliability/sanitizers on (KASAN, lockdep, kmemleak)" $ok
+check "reliability/sanitizers on (KASAN, lockdep, kmemleak)" [ $ok = 1 ]
 [ -e $km ] && echo clear > $km	# what boot left behind is not ours
 
 # 1. Every in-lab test of make check, on this kernel.
@@ -67,6 +59,6 @@ if [ -e $km ]; then
 	n=$(grep -c 'unreferenced object' /tmp/leaks)
 	echo "reliability: kmemleak: $n suspected leaks"
 	head -60 /tmp/leaks
-	line "reliability/kmemleak: no leak after all of the above" $([ "$n" = 0 ] && echo 1 || echo 0)
+	check "reliability/kmemleak: no leak after all of the above" [ "$n" = 0 ]
 fi
 exit $fail
