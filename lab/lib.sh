@@ -8,6 +8,12 @@ cache_dir() {
 	mkdir -p "$d" && echo "$d"
 }
 
+# counts FILE: "PASSED FAILED" from the last "N passed, N failed" line of a
+# suite's output; nothing (and status 1) when the suite printed none.
+counts() {
+	sed -n -E 's/^([0-9]+) passed, ([0-9]+) failed$/\1 \2/p' "$1" | tail -1 | grep .
+}
+
 as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }

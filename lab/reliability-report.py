@@ -112,8 +112,7 @@ def main():
     ap.add_argument("--seconds", type=int, required=True)
     ap.add_argument("--summary", required=True)
     ap.add_argument("--fuzz-log", required=True)
-    ap.add_argument("--note", action="append", default=[],
-                    help="a line to add under the introduction")
+    ap.add_argument("--commit", default="unknown", help="the tree's git describe")
     ap.add_argument("logs", nargs="+")
     a = ap.parse_args()
 
@@ -132,16 +131,13 @@ def main():
     p = out.append
     p("# Reliability and security results")
     p("")
-    p(f"Output of `make soak` (`lab/reliability.sh -s`) on a fresh clone: Linux "
+    p(f"Output of `make soak` (`lab/reliability.sh -s`) at commit {a.commit}: Linux "
       f"{a.kernel} built with KASAN (generic, inline), UBSAN (bounds, shift), lockdep, "
       f"`DEBUG_ATOMIC_SLEEP` and kmemleak (`lab/kernel-san.config`), one boot per "
       f"emulator, {a.seconds // 60} min {a.seconds % 60} s in all. The threat model is in "
       f"[../security.md](../security.md). Regenerate with `make soak`; `make check` runs "
       f"the same suite with short sizes.")
     p("")
-    for n in a.note:
-        p(n)
-        p("")
     if counts:
         p(f"In-lab results on the sanitizer kernel: **{counts[0]} passed, {counts[1]} failed** "
           f"(every in-lab test of `make check`, then the tests below).")

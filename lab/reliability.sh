@@ -74,17 +74,16 @@ for p in "${pids[@]}"; do wait "$p" || rc=1; done
 passed=0 failed=0
 for v in $vendors; do
 	grep -v -E '^[0-9]+ passed, [0-9]+ failed$' "$out/$v/summary.txt" | grep -v '^==>' || true
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out/$v/summary.txt" | tail -1)
-	[ -n "$line" ] || { echo "FAIL  $kernel-san/$v: no result"; failed=$((failed + 1)); continue; }
-	passed=$((passed + ${line%% passed*}))
-	line=${line#*, }
-	failed=$((failed + ${line%% failed}))
+	read -r p f < <(counts "$out/$v/summary.txt") ||
+		{ echo "FAIL  $kernel-san/$v: no result"; failed=$((failed + 1)); continue; }
+	passed=$((passed + p)) failed=$((failed + f))
 done
 [ "$failed" = 0 ] || rc=1
 echo "$passed passed, $failed failed" | tee "$out/summary.txt"
 if [ -n "$soak" ]; then
 	wait "$fuzz_pid" || { tail -30 "$out/guest-fuzz.txt"; rc=1; }
 	python3 "$here/reliability-report.py" --kernel "$kernel" --seconds $((SECONDS - start)) \
+		--commit "$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)" \
 		--summary "$out/summary.txt" \
 		--fuzz-log "$out/guest-fuzz.txt" "$out"/*/lab-*.log > "$report.tmp"
 	mv "$report.tmp" "$report"

@@ -4,6 +4,7 @@
 #   tests/check.sh [-k "6.1 6.12"] [-v "amd intel"]
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
+. "$top/lab/lib.sh"
 kernels="6.1 6.12" vendors="amd intel"
 while getopts "k:v:" o; do
 	case $o in
@@ -14,23 +15,21 @@ done
 
 passed=0 failed=0 broken=()
 suite() { # suite NAME CMD...: run a suite that ends with "N passed, N failed"
-	local name=$1 out rc line
+	local name=$1 out rc p f
 	shift
 	echo "=== $name"
 	out=$(mktemp)
 	"$@" 2>&1 | tee "$out"
 	rc=${PIPESTATUS[0]}
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -1)
-	rm -f "$out"
-	if [ -z "$line" ]; then
+	if ! read -r p f < <(counts "$out"); then
+		rm -f "$out"
 		failed=$((failed + 1))
 		broken+=("$name (no result line, exit status $rc)")
 		return
 	fi
-	passed=$((passed + ${line%% passed*}))
-	line=${line#*, }
-	failed=$((failed + ${line%% failed}))
-	[ "$rc" = 0 ] || [ "${line%% failed}" != 0 ] || { failed=$((failed + 1)); broken+=("$name (exit status $rc)"); }
+	rm -f "$out"
+	passed=$((passed + p)) failed=$((failed + f))
+	[ "$rc" = 0 ] || [ "$f" != 0 ] || { failed=$((failed + 1)); broken+=("$name (exit status $rc)"); }
 }
 
 suite "exitstat unit tests (ASan, UBSan)" make -s -C "$top/guest" check
