@@ -78,7 +78,7 @@ if [ ! -e "$dir/stock/done" ]; then
 		done < <(cat "${fragments[@]}" | grep '^CONFIG_')
 		cat "${fragments[@]}" > "$dir/config.fragment"
 	fi
-	step "building linux $ver ${flavour:+($flavour) }bzImage and modules (about ${tag:+5 or }4 minutes on 2 cores the first time)"
+	step "building linux $ver ${flavour:+($flavour) }bzImage and modules (about 4 to 6 minutes on 2 cores the first time)"
 	kmake bzImage modules >"$dir/build.log" 2>&1 || { tail -40 "$dir/build.log" >&2; die "kernel build failed, log: $dir/build.log"; }
 	rm -rf "$dir/stock"
 	mkdir -p "$dir/stock/modules"
