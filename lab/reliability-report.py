@@ -113,6 +113,8 @@ def main():
     ap.add_argument("--summary", required=True)
     ap.add_argument("--fuzz-log", required=True)
     ap.add_argument("--commit", default="unknown", help="the tree's git describe")
+    ap.add_argument("--note", action="append", default=[],
+                    help="a paragraph to add under the introduction (how the run went)")
     ap.add_argument("logs", nargs="+")
     a = ap.parse_args()
 
@@ -138,6 +140,9 @@ def main():
       f"[../security.md](../security.md). Regenerate with `make soak`; `make check` runs "
       f"the same suite with short sizes.")
     p("")
+    for n in a.note:
+        p(n)
+        p("")
     if counts:
         p(f"In-lab results on the sanitizer kernel: **{counts[0]} passed, {counts[1]} failed** "
           f"(every in-lab test of `make check`, then the tests below).")

@@ -30,9 +30,26 @@ trap 'rm -rf "$work"' EXIT
 : > "$log"
 if [ -z "$quiet" ]; then tail -n +1 -f "$log" --pid=$$ & fi
 
+# host_tsc_khz: the host's TSC rate, from its kernel log or /proc/cpuinfo.
+host_tsc_khz() {
+	local log mhz
+	log=$(dmesg 2>/dev/null || true)
+	mhz=$(sed -n -E 's/.*tsc: Refined TSC clocksource calibration: ([0-9]+\.[0-9]+) MHz.*/\1/p' <<<"$log" | tail -1)
+	[ -n "$mhz" ] || mhz=$(sed -n -E 's/.*tsc: Detected ([0-9]+\.[0-9]+) MHz.*/\1/p' <<<"$log" | tail -1)
+	[ -n "$mhz" ] || mhz=$(sed -n -E 's/^cpu MHz[[:space:]]*: ([0-9]+\.[0-9]+)$/\1/p' /proc/cpuinfo | head -1)
+	[ -n "$mhz" ] && awk -v m="$mhz" 'BEGIN { printf "%d\n", m * 1000 }'
+}
+
 case $vendor in
 amd)
 	need_pkgs qemu-system-x86
+	# Under TCG the outer VM's TSC runs at the host's rate, and on a busy
+	# host the outer kernel's calibration against the PIT can fail: it then
+	# has no TSC frequency, and KVM spins in its first KVM_RUN
+	# (kvm_guest_time_update() asks for a clock update forever). Give the
+	# kernel the rate, as tsc_early_khz=, so that it does not calibrate.
+	khz=$(host_tsc_khz || true)
+	[ -n "$khz" ] && [ "$khz" -gt 0 ] && cmdline+=" tsc_early_khz=$khz"
 	emu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu EPYC -smp "$cpus" -m "$mem"
 		-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
 		-display none -monitor none -serial "file:$log" -no-reboot -nodefaults)
