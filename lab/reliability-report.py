@@ -97,6 +97,11 @@ def vendor_facts(path):
     f["leaks"] = first(r"reliability: kmemleak: (\d+) suspected leaks", text)
     f["took"] = {m.group(1): int(m.group(2)) for m in
                  re.finditer(r"^lab: (reliability/[^\n]*?) took (\d+) s$", text, re.M)}
+    # host (wall-clock) time: from the vendor's settings file, written when
+    # its run starts, to the last line of its serial log
+    env = os.path.join(os.path.dirname(path), "reliability.env")
+    f["host_s"] = (int(os.path.getmtime(path) - os.path.getmtime(env))
+                   if os.path.exists(env) else None)
     f["sanitizers"] = "LAB-TEST: reliability/sanitizers on (KASAN, lockdep, kmemleak) passed=1" in text
 
     known = known_patterns()
@@ -247,8 +252,14 @@ def main():
           "stress vCPU with exact counts, 1,000+ VMs and 50 reloads with nothing lost, no "
           "sanitizer report from KVM and no leak.")
     p("")
-    p("Time per test, in seconds of the outer VM's clock (Bochs's follows its instruction "
-      "count):")
+    hosts = [f"{names[f['vendor']]} {f['host_s'] // 60} min {f['host_s'] % 60} s"
+             for f in facts if f["host_s"] is not None]
+    if hosts:
+        p("Host (wall-clock) time per vendor, from the start of its run to its last log line: " + ", ".join(hosts) + ".")
+        p("")
+    p("Time per test, in seconds of the outer VM's clock. Bochs's clock is virtual "
+      "(`clock: sync=none`): it advances with Bochs's instruction count at a nominal rate, "
+      "not with the host's time, so compare the Intel figures with each other only:")
     p("")
     for f in facts:
         if f["took"]:

@@ -3,6 +3,7 @@
 # and a hang must each be reported as such by lab/run.sh (exit 1, 1, 1 and 2),
 # and a passing payload (or one with only a known report from outside KVM,
 # lab/known-reports) as a pass; otherwise a broken guest could look green.
+# The soak's report generator comes first: it needs no VM.
 #
 #   lab/selftest.sh [KERNEL]
 set -euo pipefail
@@ -10,10 +11,38 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$here/lib.sh"
 
-stock=$("$top/kernel/build.sh" "${1:-6.1}" stock | tail -1)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 passed=0 failed=0
+
+# The soak's report must say what the logs say, and name what they lack:
+# a real soak's log (tests/report/soak-amd.log) as is, with one count off,
+# and with a test's result missing.
+report() { # report NAME SED-SCRIPT WANTED UNWANTED
+	local d=$work/report out
+	rm -rf "$d" && mkdir -p "$d"
+	sed -e "$2" "$top/tests/report/soak-amd.log" > "$d/lab-6.1-san-amd.log"
+	touch -d @1000 "$d/reliability.env" && touch -d @1095 "$d/lab-6.1-san-amd.log"
+	echo "65 passed, 0 failed" > "$d/summary.txt"
+	echo "Done 1234 runs in 60 second(s)" > "$d/fuzz.txt"
+	out=$(python3 "$here/reliability-report.py" --kernel 6.1 --seconds 95 --commit test \
+		--summary "$d/summary.txt" --fuzz-log "$d/fuzz.txt" "$d/lab-6.1-san-amd.log")
+	if grep -qF -- "$3" <<<"$out" && ! grep -qF -- "$4" <<<"$out"; then
+		passed=$((passed + 1)); echo "PASS  lab self-test: report: $1"
+	else
+		failed=$((failed + 1)); echo "FAIL  lab self-test: report: $1: wanted '$3', not '$4'"
+		echo "$out" | sed -n '/^## Goals/,$p'
+	fi
+}
+report "a clean soak meets every goal" '' "All met" "Not met"
+report "it shows the logged figures" '' "| 0 per-reason counts off" "missing"
+report "it gives the host time" '' "AMD SVM (QEMU TCG) 1 min 35 s" "missing"
+report "a count off is named" '0,/HLT 16000 (expected 16000/s//HLT 15999 (expected 16000/' \
+	"amd: stress_mismatch = 1" "All met"
+report "a missing result is named" '/kmemleak: [0-9]* suspected/d' \
+	"amd: leaks missing from lab-6.1-san-amd.log" "All met"
+
+stock=$("$top/kernel/build.sh" "${1:-6.1}" stock | tail -1)
 
 expect() { # expect NAME STATUS PAYLOAD-TEXT [TIMEOUT [INIT-TEXT]]
 	local rc=0
