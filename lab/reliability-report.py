@@ -255,7 +255,8 @@ def main():
     hosts = [f"{names[f['vendor']]} {f['host_s'] // 60} min {f['host_s'] % 60} s"
              for f in facts if f["host_s"] is not None]
     if hosts:
-        p("Host (wall-clock) time per vendor, from the start of its run to its last log line: " + ", ".join(hosts) + ".")
+        p("Host (wall-clock) time per vendor, from the start of its run to its last log "
+          "line: " + ", ".join(hosts) + ".")
         p("")
     p("Time per test, in seconds of the outer VM's clock. Bochs's clock is virtual "
       "(`clock: sync=none`): it advances with Bochs's instruction count at a nominal rate, "
