@@ -5,7 +5,7 @@ VENDORS ?= amd intel
 VENDOR  ?= amd
 KERNEL  ?= 6.1
 
-.PHONY: all demo check soak experiment bench check-lab check-patches kernels clean
+.PHONY: all demo check check-quick soak experiment bench check-lab check-patches kernels clean
 
 all: check
 
@@ -14,6 +14,11 @@ demo:
 
 check:
 	@bash tests/check.sh -k "$(KERNELS)" -v "$(VENDORS)"
+
+# The edit-test loop: unit tests, patch checks and in-lab tests on AMD for
+# the first of KERNELS.
+check-quick:
+	@bash tests/check.sh -q -k "$(KERNELS)" -v amd
 
 soak:
 	@bash lab/reliability.sh -s -k $(KERNEL) -v "$(VENDORS)"

@@ -21,7 +21,9 @@ while getopts "v:k:r:w:q" o; do
 done
 if [ -n "$quick" ]; then reps=${reps:-1} work=${work:-16,20,4}; else reps=${reps:-3} work=${work:-64,300,16}; fi
 need_pkgs build-essential python3 gnuplot-nox
-out=$top/build/experiment
+# One output directory per vendor set and size, so that make check can run
+# the vendors' quick runs at once.
+out=$top/build/experiment${quick:+-quick}-${vendors// /-}
 mkdir -p "$out"
 stock=$("$top/kernel/build.sh" "$kernel" stock | tail -1)
 patched=$("$top/kernel/build.sh" "$kernel" patched | tail -1)
