@@ -3,7 +3,8 @@
 # and a hang must each be reported as such by lab/run.sh (exit 1, 1, 1 and 2),
 # and a passing payload (or one with only a known report from outside KVM,
 # lab/known-reports) as a pass; otherwise a broken guest could look green.
-# The soak's report generator comes first: it needs no VM.
+# The lanes of make check and the soak's report generator come first: they
+# need no VM.
 #
 #   lab/selftest.sh [KERNEL]
 set -euo pipefail
@@ -41,6 +42,33 @@ report "a count off is named" '0,/HLT 16000 (expected 16000/s//HLT 15999 (expect
 	"amd: stress_mismatch = 1" "All met"
 report "a missing result is named" '/kmemleak: [0-9]* suspected/d' \
 	"amd: leaks missing from lab-6.1-san-amd.log" "All met"
+
+# make check's lanes (tests/lanes.sh) must count a suite that exits non-zero
+# after "N passed, 0 failed", or that prints no result line, as failed, and
+# name every failure again at the end.
+lanes() { # lanes NAME WANTED-STATUS WANTED-LINE SUITE-SCRIPT
+	local out rc=0
+	out=$(
+		. "$top/tests/lanes.sh"
+		lanes_init "$work/lanes"
+		suite one "a passing suite" sh -c 'echo "PASS  x"; echo "2 passed, 0 failed"' > /dev/null
+		suite two "the suite under test" sh -c "$4" > /dev/null
+		lanes_summary 7
+		exit "$lanes_status"
+	) || rc=$?
+	if [ "$rc" = "$2" ] && grep -qxF -- "$3" <<<"$out"; then
+		passed=$((passed + 1)); echo "PASS  lab self-test: lanes: $1"
+	else
+		failed=$((failed + 1)); echo "FAIL  lab self-test: lanes: $1: status $rc (wanted $2), no line '$3'"
+		echo "$out"
+	fi
+}
+lanes "passing suites pass" 0 "5 passed, 0 failed" 'echo "3 passed, 0 failed"'
+lanes "a failure is named again at the end" 1 "failed: FAIL  6.1/intel patched/x" \
+	'echo "FAIL  6.1/intel patched/x"; echo "3 passed, 1 failed"; exit 1'
+lanes "a non-zero exit after 0 failed fails" 1 "5 passed, 1 failed" 'echo "3 passed, 0 failed"; exit 2'
+lanes "a suite with no result line fails" 1 "broken: two: the suite under test (no result line, exit status 0)" 'echo "PASS  y"'
+lanes "the timing table has every suite" 0 "  all    wall clock                                                 7 s     5 passed   0 failed" 'echo "3 passed, 0 failed"'
 
 stock=$("$top/kernel/build.sh" "${1:-6.1}" stock | tail -1)
 

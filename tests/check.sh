@@ -24,6 +24,7 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/lab/lib.sh"
+. "$top/tests/lanes.sh"
 kernels="6.1 6.12" vendors="amd intel" quick=
 while getopts "qk:v:" o; do
 	case $o in
@@ -34,43 +35,8 @@ done
 first=${kernels%% *}
 has() { case " $vendors " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 
-work=$top/build/check
-rm -rf "$work"
-mkdir -p "$work"
+lanes_init "$top/build/check"
 start=$SECONDS
-
-# suite LANE NAME CMD...: run one suite that ends with "N passed, N failed";
-# record "LANE|NAME|PASSED|FAILED|SECONDS|PROBLEM" in the lane's results.
-suite() {
-	local lane=$1 name=$2 out rc p f t0=$SECONDS problem=
-	shift 2
-	out=$work/$lane.$(printf '%s' "$name" | tr -c 'A-Za-z0-9.' '-').out
-	echo "=== $name" | sed "s/^/[$lane] /"
-	"$@" 2>&1 | tee "$out" | sed -u "s/^/[$lane] /"
-	rc=${PIPESTATUS[0]}
-	if read -r p f < <(counts "$out"); then
-		[ "$rc" = 0 ] || [ "$f" != 0 ] || { f=$((f + 1)) problem="exit status $rc"; }
-	else
-		p=0 f=1 problem="no result line, exit status $rc"
-	fi
-	echo "$lane|$name|$p|$f|$((SECONDS - t0))|$problem" >> "$work/results.$lane"
-	echo "=== $name: $p passed, $f failed, $((SECONDS - t0)) s" | sed "s/^/[$lane] /"
-}
-
-# step LANE NAME CMD...: a timed step with no tests of its own (a build);
-# its failure counts as one.
-step_timed() {
-	local lane=$1 name=$2 t0=$SECONDS rc
-	shift 2
-	echo "=== $name" | sed "s/^/[$lane] /"
-	"$@" 2>&1 | sed -u "s/^/[$lane] /"
-	rc=${PIPESTATUS[0]}
-	if [ "$rc" = 0 ]; then
-		echo "$lane|$name|0|0|$((SECONDS - t0))|" >> "$work/results.$lane"
-	else
-		echo "$lane|$name|0|1|$((SECONDS - t0))|exit status $rc" >> "$work/results.$lane"
-	fi
-}
 
 lane_host() {
 	suite host "exitstat unit tests (ASan, UBSan)" make -s -C "$top/guest" O="$work/guest" check
@@ -114,20 +80,6 @@ for v in amd intel; do
 	pids+=($!)
 done
 for p in "${pids[@]}"; do wait "$p"; done
-wall=$((SECONDS - start))
 
-echo "==="
-cat "$work"/results.* > "$work/results"
-grep -h '^FAIL' "$work"/*.out 2>/dev/null | sed 's/^/failed: /'
-awk -F'|' '$6 != "" { print "broken: " $2 " (" $6 ")" }' "$work/results"
-echo "timing (wall-clock seconds; the lanes run side by side):"
-awk -F'|' -v wall="$wall" '
-	{ printf "  %-6s %-52s %6d s %5d passed %3d failed\n", $1, $2, $5, $3, $4
-	  lane[$1] += $5; p += $3; f += $4 }
-	END {
-		for (l in lane) printf "  %-6s %-52s %6d s\n", l, "(lane total)", lane[l]
-		printf "  %-6s %-52s %6d s %5d passed %3d failed\n", "all", "make check, wall clock", wall, p, f
-	}' "$work/results"
-read -r passed failed < <(awk -F'|' '{ p += $3; f += $4 } END { print p + 0, f + 0 }' "$work/results")
-echo "$passed passed, $failed failed"
-[ "$failed" = 0 ]
+lanes_summary "$((SECONDS - start))"
+exit "$lanes_status"

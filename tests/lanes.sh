@@ -1,0 +1,69 @@
+# The lanes of make check (sourced by tests/check.sh, and by
+# lab/selftest.sh to test them): timed suites, recorded per lane, and the
+# closing summary.
+#
+# A suite is a command that ends with "N passed, N failed". It counts as
+# failed, on top of what it reports, when it exits non-zero with no failure
+# counted, or prints no such line at all: a suite must not look green
+# because it stopped early.
+
+lanes_init() { # lanes_init DIR: a fresh directory for the lanes' records
+	work=$1
+	rm -rf "$work"
+	mkdir -p "$work"
+}
+
+# suite LANE NAME CMD...: run one suite that ends with "N passed, N failed";
+# record "LANE|NAME|PASSED|FAILED|SECONDS|PROBLEM" in the lane's results.
+suite() {
+	local lane=$1 name=$2 out rc p f t0=$SECONDS problem=
+	shift 2
+	out=$work/$lane.$(printf '%s' "$name" | tr -c 'A-Za-z0-9.' '-').out
+	echo "=== $name" | sed "s/^/[$lane] /"
+	"$@" 2>&1 | tee "$out" | sed -u "s/^/[$lane] /"
+	rc=${PIPESTATUS[0]}
+	if read -r p f < <(counts "$out"); then
+		[ "$rc" = 0 ] || [ "$f" != 0 ] || { f=$((f + 1)) problem="exit status $rc"; }
+	else
+		p=0 f=1 problem="no result line, exit status $rc"
+	fi
+	echo "$lane|$name|$p|$f|$((SECONDS - t0))|$problem" >> "$work/results.$lane"
+	echo "=== $name: $p passed, $f failed, $((SECONDS - t0)) s" | sed "s/^/[$lane] /"
+}
+
+# step LANE NAME CMD...: a timed step with no tests of its own (a build);
+# its failure counts as one.
+step_timed() {
+	local lane=$1 name=$2 t0=$SECONDS rc
+	shift 2
+	echo "=== $name" | sed "s/^/[$lane] /"
+	"$@" 2>&1 | sed -u "s/^/[$lane] /"
+	rc=${PIPESTATUS[0]}
+	if [ "$rc" = 0 ]; then
+		echo "$lane|$name|0|0|$((SECONDS - t0))|" >> "$work/results.$lane"
+	else
+		echo "$lane|$name|0|1|$((SECONDS - t0))|exit status $rc" >> "$work/results.$lane"
+	fi
+}
+
+# lanes_summary WALL-SECONDS: the failures again, the timing table and the
+# closing count; sets lanes_status (0 when nothing failed).
+lanes_summary() {
+	local passed failed
+	echo "==="
+	cat "$work"/results.* > "$work/results" 2>/dev/null
+	grep -h '^FAIL' "$work"/*.out 2>/dev/null | sed 's/^/failed: /'
+	awk -F'|' '$6 != "" { print "broken: " $1 ": " $2 " (" $6 ")" }' "$work/results"
+	echo "timing (wall-clock seconds; the lanes run side by side; logs in $work):"
+	awk -F'|' -v wall="$1" '
+		{ printf "  %-6s %-54s %5d s %5d passed %3d failed\n", $1, $2, $5, $3, $4
+		  if (!($1 in lane)) order[n++] = $1
+		  lane[$1] += $5; p += $3; f += $4 }
+		END {
+			for (i = 0; i < n; i++) printf "  %-6s %-54s %5d s\n", order[i], "(lane total)", lane[order[i]]
+			printf "  %-6s %-54s %5d s %5d passed %3d failed\n", "all", "wall clock", wall, p, f
+		}' "$work/results"
+	read -r passed failed < <(awk -F'|' '{ p += $3; f += $4 } END { print p + 0, f + 0 }' "$work/results")
+	echo "$passed passed, $failed failed"
+	lanes_status=$([ "$failed" = 0 ] && echo 0 || echo 1)
+}
