@@ -5,14 +5,17 @@
 #   tests/check.sh [-q] [-k "6.1 6.12"] [-v "amd intel"]
 #
 # The lanes, each a list of suites run one after another:
-#   host   unit tests, libFuzzer, the patch series checks, and the sanitizer
-#          kernel's build (compilers on the host)
-#   amd    every boot under QEMU TCG (AMD SVM)
-#   intel  every boot under Bochs (Intel VMX), make check's longest lane
-# Each emulator is single-threaded for a tinyconfig kernel, so the two
-# emulator lanes take a core each and the host lane fills the gaps. Kernel
-# builds are shared through kernel/build.sh's lock: a lane that needs a
-# kernel another lane is building waits for it.
+#   host       unit tests, libFuzzer, the patch series checks (compilers on
+#              the host)
+#   amd        every boot under QEMU TCG (AMD SVM)
+#   intel      the plain kernels' boots under Bochs (Intel VMX)
+#   intel-san  the sanitizer kernel's boot under Bochs, make check's longest
+#              suite: it gets a lane of its own, which starts as soon as
+#              that kernel is built
+# Each emulator is single-threaded for a tinyconfig kernel, so the
+# emulator lanes share the two cores and the host lane fills the gaps.
+# Kernel builds are shared through kernel/build.sh's lock: a lane that needs
+# a kernel another lane is building waits for it.
 #
 # Every line a suite prints is shown with its lane in front; a failing
 # in-lab run names test, kernel and vendor and shows the outer VM's log.
@@ -46,9 +49,6 @@ lane_host() {
 	fi
 	suite host "exitstat under libFuzzer" bash "$top/tests/unit/fuzz.sh"
 	suite host "patch series" bash "$top/kernel/check-patches.sh" $kernels
-	# The sanitizer kernel, built here while the emulators run; its lanes
-	# wait for it through kernel/build.sh's lock.
-	step_timed host "build: linux $first sanitizer kernel" "$top/kernel/build.sh" "$first" patched san
 }
 
 lane_emu() { # lane_emu VENDOR
@@ -67,8 +67,16 @@ lane_emu() { # lane_emu VENDOR
 			[ "$v" = amd ] && suite amd "benchmark smoke run" bash "$top/lab/bench.sh" -s -k "$first"
 		fi
 	done
-	suite "$v" "reliability on the sanitizer kernel, short ($v)" \
-		bash "$top/lab/reliability.sh" -k "$first" -v "$v"
+	[ "$v" = amd ] && suite amd "reliability on the sanitizer kernel, short (amd)" \
+		bash "$top/lab/reliability.sh" -k "$first" -v amd
+}
+
+lane_intel_san() {
+	export LAB_OUT=$top/build/lab-intel-san
+	step_timed intel-san "build: linux $first sanitizer kernel" \
+		"$top/kernel/build.sh" "$first" patched san
+	suite intel-san "reliability on the sanitizer kernel, short (intel)" \
+		bash "$top/lab/reliability.sh" -k "$first" -v intel
 }
 
 pids=()
@@ -79,6 +87,10 @@ for v in amd intel; do
 	lane_emu "$v" &
 	pids+=($!)
 done
+if [ -z "$quick" ] && has intel; then
+	lane_intel_san &
+	pids+=($!)
+fi
 for p in "${pids[@]}"; do wait "$p"; done
 
 lanes_summary "$((SECONDS - start))"

@@ -56,12 +56,12 @@ lanes_summary() {
 	awk -F'|' '$6 != "" { print "broken: " $1 ": " $2 " (" $6 ")" }' "$work/results"
 	echo "timing (wall-clock seconds; the lanes run side by side; logs in $work):"
 	awk -F'|' -v wall="$1" '
-		{ printf "  %-6s %-54s %5d s %5d passed %3d failed\n", $1, $2, $5, $3, $4
+		{ printf "  %-9s %-52s %5d s %5d passed %3d failed\n", $1, $2, $5, $3, $4
 		  if (!($1 in lane)) order[n++] = $1
 		  lane[$1] += $5; p += $3; f += $4 }
 		END {
-			for (i = 0; i < n; i++) printf "  %-6s %-54s %5d s\n", order[i], "(lane total)", lane[order[i]]
-			printf "  %-6s %-54s %5d s %5d passed %3d failed\n", "all", "wall clock", wall, p, f
+			for (i = 0; i < n; i++) printf "  %-9s %-52s %5d s\n", order[i], "(lane total)", lane[order[i]]
+			printf "  %-9s %-52s %5d s %5d passed %3d failed\n", "all", "wall clock", wall, p, f
 		}' "$work/results"
 	read -r passed failed < <(awk -F'|' '{ p += $3; f += $4 } END { print p + 0, f + 0 }' "$work/results")
 	echo "$passed passed, $failed failed"
