@@ -150,7 +150,8 @@ def main():
         p("")
     if counts:
         p(f"In-lab results on the sanitizer kernel: **{counts[0]} passed, {counts[1]} failed** "
-          f"(every in-lab test of `make check`, then the tests below).")
+          f"(every in-lab test of `make check`, its small fuzz, stress and lifecycle runs "
+          f"replaced by the full ones below).")
         p("")
     p("| test | load held | faults injected / inputs tried | " +
       " | ".join(f"lost or wrong: {names[f['vendor']]}" for f in facts) + " |")
