@@ -31,6 +31,7 @@
 #include "exitstat.h"
 
 #define MAX_FILE	(4 << 20)
+#define NO_FILE		(-1)		/* read_stats(), read_vm(): skip it */
 
 /* ------------------------------------------------------------------ */
 /* One file */
@@ -214,7 +215,7 @@ fail:
 	return e;
 }
 
-/* Read and parse one exit_stats file: 0, ENOENT, or 2 after a message. */
+/* Read and parse one exit_stats file: 0, NO_FILE, or 2 after a message. */
 static int read_stats(const char *path, struct es_info *info, struct es_snap *s, FILE *err)
 {
 	char *text, why[160];
@@ -222,7 +223,7 @@ static int read_stats(const char *path, struct es_info *info, struct es_snap *s,
 	int e = read_text(path, &text, &len);
 
 	if (e == ENOENT)
-		return ENOENT;
+		return NO_FILE;
 	if (e) {
 		fprintf(err, "exitstat: cannot read %s: %s\n", path, strerror(e));
 		return 2;
@@ -243,38 +244,42 @@ static int read_stats(const char *path, struct es_info *info, struct es_snap *s,
 /* QEMU's -name: "NAME[,opt=...]" or "guest=NAME,..." (",," is a comma). */
 bool es_qemu_name(const char *cmdline, size_t len, char *name, size_t namelen)
 {
-	const char *p = cmdline, *end = cmdline + len, *arg, *v;
+	char *buf = malloc(len + 1), *p, *end, *v = NULL;
+	bool found = false, first = true, keep;
 	size_t n;
-	bool first = true;
 
-	for (arg = NULL; p < end; p += strnlen(p, end - p) + 1) {
-		if (arg && (!strcmp(arg, "-name") || !strcmp(arg, "--name")))
-			break;
-		arg = p;
-	}
-	if (p >= end || !namelen)
+	if (!buf || !namelen) {
+		free(buf);
 		return false;
-	end = p + strnlen(p, end - p);
-	for (v = p; v < end; first = false) {
-		bool keep = first && !memchr(v, '=', strcspn(v, ","));
-
+	}
+	memcpy(buf, cmdline, len);	/* each argument NUL-terminated, the last too */
+	buf[len] = 0;
+	end = buf + len;
+	for (p = buf; p < end && !v; p += strlen(p) + 1)
+		if (!strcmp(p, "-name") || !strcmp(p, "--name"))
+			v = p + strlen(p) + 1;
+	while (v && v < end && *v && !found) {
+		keep = first && !memchr(v, '=', strcspn(v, ","));
 		if (!strncmp(v, "guest=", 6)) {
 			v += 6;
 			keep = true;
 		}
-		for (n = 0; v < end && (*v != ',' || (v + 1 < end && v[1] == ',')); v++) {
+		for (n = 0; *v && (*v != ',' || v[1] == ','); v++) {
 			if (*v == ',')
 				v++;
 			if (keep && n + 1 < namelen)
 				name[n++] = isprint((unsigned char)*v) ? *v : '?';
 		}
-		v++;
+		if (*v)
+			v++;
+		first = false;
 		if (keep && n) {
 			name[n] = 0;
-			return true;
+			found = true;
 		}
 	}
-	return false;
+	free(buf);
+	return found;
 }
 
 static void vm_name(struct es_vm *vm)
@@ -354,7 +359,7 @@ static int find_vcpus(const char *root, struct es_vm *vm)
 	return vm->nvcpus;
 }
 
-/* One VM's files: 0, ENOENT (the VM is gone or has no file), or 2. */
+/* One VM's files: 0, NO_FILE (the VM is gone or has no file), or 2. */
 static int read_vm(const char *root, struct es_vm *vm, bool vcpus, FILE *err)
 {
 	char path[512];
@@ -363,7 +368,7 @@ static int read_vm(const char *root, struct es_vm *vm, bool vcpus, FILE *err)
 	int rc;
 
 	if (find_vcpus(root, vm) < 0)
-		return ENOENT;
+		return NO_FILE;
 	snprintf(path, sizeof(path), "%s/%s/exit_stats", root, vm->dir);
 	rc = read_stats(path, &vm->info, &vm->snap, err);
 	if (rc || !vcpus)
@@ -377,7 +382,7 @@ static int read_vm(const char *root, struct es_vm *vm, bool vcpus, FILE *err)
 		snprintf(path, sizeof(path), "%s/%s/vcpu%d/exit_stats", root, vm->dir,
 			 vm->vcpu_ids[i]);
 		rc = read_stats(path, &vinfo, &vm->vcpus[i], err);
-		if (rc == ENOENT) {
+		if (rc == NO_FILE) {
 			fprintf(err, "exitstat: no per-vCPU exit statistics (%s): this KVM does not publish them\n",
 				path);
 			return 2;
@@ -446,7 +451,7 @@ int es_host_read(const char *root, int pid, bool vcpus, struct es_host *h, FILE 
 		vm->fd = fd;
 		h->nvms++;
 		rc = read_vm(root, vm, vcpus, err);
-		if (rc == ENOENT) {
+		if (rc == NO_FILE) {
 			/* gone since readdir(), or no file: either way not listed */
 			nogo += !access(root, F_OK);
 			es_snap_free(&vm->snap);
