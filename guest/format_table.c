@@ -75,7 +75,8 @@ static void print_scope(FILE *f, const struct es_report *rep)
 	if (!rep->pid)
 		fputs(rep->info->global ? "all VMs on the host" : "all vCPUs of this VM", f);
 	else if (rep->vcpu < 0)
-		fprintf(f, "all %u vCPUs of VM %s (pid %d)", rep->nvcpus, rep->vm, rep->pid);
+		fprintf(f, "all vCPUs of VM %s (pid %d, %u vCPU%s)", rep->vm, rep->pid,
+			rep->nvcpus, rep->nvcpus == 1 ? "" : "s");
 	else
 		fprintf(f, "vCPU %d of VM %s (pid %d)", rep->vcpu, rep->vm, rep->pid);
 }

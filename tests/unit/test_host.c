@@ -132,7 +132,7 @@ static void t_host_table(void)
 	tree();
 	CHECK(host("-p 4242") == 0);
 	CHECK_STR(OUT,
-		"VM exits since the VM started, all 2 vCPUs of VM web1 (pid 4242) (Intel VMX)\n"
+		"VM exits since the VM started, all vCPUs of VM web1 (pid 4242, 2 vCPUs) (Intel VMX)\n"
 		"reason  name                      exits           cycles  cycles/exit  %exits %cycles\n"
 		"    48  EPT_VIOLATION              1000         30000000        30000   68.87   96.15\n"
 		"     1  EXTERNAL_INTERRUPT          300           600000         2000   20.66    1.92\n"
@@ -257,8 +257,8 @@ static void t_host_interval(void)
 		      "\"kind\":\"delta\",\"time\":1700000001.000,\"interval\":1.000,"));
 	tree();
 	CHECK(host("-p 777 -t 1 2") == 0);
-	CHECK(strstr(OUT, "\n\nVM exits in the last 1.00 s (elapsed 1.00 s), all 1 vCPUs of VM qemu-kvm "
-		      "(pid 777) (Intel VMX), 2023-11-14 22:13:21 UTC\n"));
+	CHECK(strstr(OUT, "\n\nVM exits in the last 1.00 s (elapsed 1.00 s), all vCPUs of VM qemu-kvm "
+		      "(pid 777, 1 vCPU) (Intel VMX), 2023-11-14 22:13:21 UTC\n"));
 	CHECK(strstr(OUT, "\n    12  HLT                      20       20.0 "));
 	es_hooks.sleep = NULL;
 }
