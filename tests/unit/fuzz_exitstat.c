@@ -85,6 +85,7 @@ static void fuzz_sleep(unsigned int seconds)
 static int left_out(int argc, char **argv)
 {
 	static const char *const files[] = { "-o", "--o", "--h", "--d" };
+	static const char *const valued[] = { "-e", "--reasons", "--sort", "--top", "--tsc-khz", "-p", "--pid" };
 	int i, npos = 0;
 	size_t k;
 	uint32_t v;
@@ -95,6 +96,13 @@ static int left_out(int argc, char **argv)
 				return 1;
 		if (!strcmp(argv[i], "--raw") || !strcmp(argv[i], "--"))
 			return 0;
+		for (k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
+			if (!strcmp(argv[i], valued[k]))
+				break;
+		if (k < sizeof(valued) / sizeof(valued[0])) {
+			i++;	/* its value is no INTERVAL */
+			continue;
+		}
 		if (argv[i][0] == '-' && argv[i][1])
 			continue;
 		npos++;
