@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * exitstat: main() and the runner of `exitstat -- COMMAND`; the rest is in
- * exitstat_core.c.
+ * the files exitstat.h lists.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -62,6 +62,14 @@ static int run(char *const argv[], FILE *err)
 
 int main(int argc, char **argv)
 {
+	int rc;
+
 	es_hooks.run = run;
-	return exitstat_main(argc, argv, &es_cpuid_backend, stdout, stderr);
+	rc = exitstat_main(argc, argv, &es_cpuid_backend, stdout, stderr);
+	/* exitstat_main() checked what it wrote; a closed stdout it never used is fine */
+	if (fclose(stdout) && errno != EBADF && !rc) {
+		fprintf(stderr, "exitstat: cannot write to standard output: %s\n", strerror(errno));
+		rc = 1;
+	}
+	return rc;
 }

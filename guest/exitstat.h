@@ -1,9 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * exitstat: read the VM-exit statistics a patched KVM publishes through
- * CPUID leaves 0x4ffffffb..0x4fffffff (docs/cpuid-abi.md). Everything but
- * main() and the fork/exec runner lives in exitstat_core.c, so the unit
- * tests drive the whole CLI with a fake CPUID.
+ * exitstat: VM-exit statistics from a patched KVM, in the guest (CPUID leaves
+ * 0x4ffffffb..0x4fffffff, docs/cpuid-abi.md) or on the host (debugfs). The
+ * code follows the data:
+ *
+ *   source_cpuid.c    the guest's source: CPUID leaves -> snapshots
+ *   source_debugfs.c  the host's source: debugfs files -> snapshots per VM
+ *   report.c          two snapshots -> one report (rows), names, filters
+ *   format_*.c        reports -> table, line, JSON, CSV, Prometheus
+ *   cli.c             the command line: which source, which format
+ *   exitstat.c        main() and the runner of `exitstat -- COMMAND`
+ *
+ * Everything but exitstat.c is linked into the unit tests, which drive the
+ * whole CLI with a fake CPUID and fake debugfs trees.
  */
 #ifndef EXITSTAT_H
 #define EXITSTAT_H
@@ -13,7 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define ES_VERSION		"1.0"
+#define ES_VERSION		"1.1"
 #define ES_ABI_VERSION		1
 
 #define ES_LEAF_INFO		0x4ffffffbu
@@ -22,9 +31,16 @@
 #define ES_LEAF_TOTAL_CYCLES	0x4ffffffeu
 #define ES_LEAF_TOTAL		0x4fffffffu
 #define ES_SIGNATURE		"KVMExitStats"	/* EBX:ECX:EDX of ES_LEAF_INFO */
+#define ES_LEAF_HV		0x40000000u	/* max leaf, hypervisor signature */
+#define ES_LEAF_TIMING		0x40000010u	/* EAX: TSC kHz (QEMU/KVM, VMware) */
 
 #define ES_ISA_VMX		1
 #define ES_ISA_SVM		2
+
+#define ES_DEBUGFS		"/sys/kernel/debug/kvm"
+
+/* ------------------------------------------------------------------ */
+/* What the unit tests replace */
 
 /* Where CPUID answers come from: the instruction, or a test's fake. */
 struct es_backend {
@@ -33,13 +49,62 @@ struct es_backend {
 };
 extern const struct es_backend es_cpuid_backend;
 
+struct es_clock {
+	double mono;			/* seconds, monotonic */
+	double wall;			/* seconds since 1970, UTC */
+};
+
 /* What exitstat_main() needs beyond CPUID; main() and the tests fill it. */
 struct es_hooks {
 	/* Run argv; exit status, 128 + signal if killed, -1 if not started. */
 	int (*run)(char *const argv[], FILE *err);
 	void (*sleep)(unsigned int seconds);
+	void (*clock)(struct es_clock *now);
+	/* The host's TSC rate in kHz, 0 if unknown (source_debugfs.c). */
+	uint32_t (*host_tsc_khz)(void);
+	const char *proc;		/* where /proc is: "/proc" */
 };
 extern struct es_hooks es_hooks;
+
+/* ------------------------------------------------------------------ */
+/* Snapshots, from either source */
+
+/* A value read, and how many of exitstat's own CPUID exits it includes. */
+struct es_val {
+	uint64_t v, own;
+};
+
+/*
+ * The CPUID reason and the totals, read together before and after the
+ * guest's sweep over the reasons. A source without own exits (the host's)
+ * sets head and tail alike, with own 0.
+ */
+struct es_group {
+	struct es_val cpuid_exits, cpuid_cycles, exits, cycles;
+};
+
+struct es_snap {
+	unsigned int n;			/* reasons 0..n-1 */
+	uint64_t *exits, *cycles;	/* the CPUID reason's are in head/tail */
+	uint8_t *undef;			/* not defined by the vendor's manual */
+	char **names;			/* NULL, or the source's own names */
+	struct es_group head, tail;
+	struct es_clock t;		/* when it was read */
+};
+int es_snap_alloc(struct es_snap *s, unsigned int n, bool names);
+void es_snap_free(struct es_snap *s);
+
+/* What a report needs to know about where a snapshot came from. */
+struct es_info {
+	unsigned int isa, version, max_reason, cpuid_reason;
+	bool global;
+	uint32_t tsc_khz;		/* the host's TSC rate; 0: unknown */
+	const char *tsc_source;		/* where tsc_khz came from */
+};
+void es_info_isa(struct es_info *info, unsigned int isa);
+
+/* ------------------------------------------------------------------ */
+/* The guest's source: CPUID */
 
 /* A CPUID through the backend; every one is a VM exit, so count them. */
 struct es_cpu {
@@ -58,31 +123,40 @@ static inline uint64_t es_leaf_cycles(const uint32_t r[4])	/* EBX:ECX */
 	return (uint64_t)r[1] << 32 | r[2];
 }
 
-struct es_info {
-	unsigned int isa, version, max_reason, cpuid_reason;
-	bool global;
-};
 /* Check for a hypervisor with the ABI: 0, or 2 after a message on err. */
 int es_detect(struct es_cpu *cpu, struct es_info *info, FILE *err);
-
-/* A value read, and how many of exitstat's own CPUID exits it includes. */
-struct es_val {
-	uint64_t v, own;
-};
-
-/* The CPUID reason and the totals, read together before and after a sweep. */
-struct es_group {
-	struct es_val cpuid_exits, cpuid_cycles, exits, cycles;
-};
-
-struct es_snap {
-	unsigned int n;			/* reasons 0..n-1 */
-	uint64_t *exits, *cycles;	/* the CPUID reason's are in head/tail */
-	uint8_t *undef;			/* not defined by the vendor's manual */
-	struct es_group head, tail;
-};
 int es_snap_read(struct es_cpu *cpu, const struct es_info *info, struct es_snap *s);
-void es_snap_free(struct es_snap *s);
+
+/* ------------------------------------------------------------------ */
+/* The host's source: /sys/kernel/debug/kvm/<pid>-<fd>/[vcpu<N>/]exit_stats */
+
+struct es_vm {
+	char dir[32];			/* "<pid>-<fd>" */
+	int pid, fd;
+	char name[64];			/* QEMU's -name, else the comm */
+	unsigned int nvcpus;		/* vcpu<N> directories */
+	int *vcpu_ids;			/* their N, ascending */
+	struct es_info info;
+	struct es_snap snap;		/* the whole VM */
+	struct es_snap *vcpus;		/* per vCPU, with es_host_read(vcpus) */
+};
+
+struct es_host {
+	unsigned int nvms;
+	struct es_vm *vms;		/* by pid, then fd */
+	struct es_clock t;
+};
+/* All VMs (pid 0) or one pid's; 0, or 2 after a message on err. */
+int es_host_read(const char *root, int pid, bool vcpus, struct es_host *h, FILE *err);
+void es_host_free(struct es_host *h);
+/* One exit_stats file's text: 0, or -1 with why (line number and cause). */
+int es_host_parse(const char *text, size_t len, struct es_info *info,
+		  struct es_snap *s, char *why, size_t whylen);
+/* QEMU's -name guest=NAME,... or -name NAME from a NUL-separated cmdline. */
+bool es_qemu_name(const char *cmdline, size_t len, char *name, size_t namelen);
+
+/* ------------------------------------------------------------------ */
+/* Reports: two snapshots -> rows */
 
 struct es_row {
 	uint32_t reason;
@@ -90,26 +164,74 @@ struct es_row {
 	char name[40];
 };
 
+enum es_sort { ES_SORT_EXITS, ES_SORT_CYCLES, ES_SORT_REASON };
+
+/* Which rows, in which order. */
+struct es_select {
+	bool all;			/* reasons with no exits too */
+	enum es_sort sort;
+	const uint32_t *only;		/* -e: these reasons only, if nonly */
+	unsigned int nonly;
+};
+
 struct es_report {
 	const struct es_info *info;
 	unsigned int nrows;
-	struct es_row *rows;		/* sorted: exits descending, then reason */
-	uint64_t total_exits, total_cycles;
+	struct es_row *rows;
+	uint64_t total_exits, total_cycles;	/* all reasons, whatever -e */
 	uint64_t own_exits, own_cycles;	/* excluded; the cycles estimated */
 	const struct es_snap *snap;	/* for the undefined reasons */
+	/* when: filled by es_report() */
+	bool delta;			/* false: since the start */
+	double interval;		/* seconds from a to b; 0 if !delta */
+	double time;			/* b's wall clock */
+	/* filled by the caller */
+	unsigned int block;		/* 0, 1, ... */
+	double elapsed;			/* seconds since block 0 */
+	int pid;			/* host: the VM's; 0 in the guest */
+	const char *vm;			/* host: its name */
+	int vcpu;			/* host: -1 for the whole VM */
+	unsigned int nvcpus;
 };
 /* b minus a (a NULL: since the start), own CPUID exits excluded. */
 int es_report(const struct es_info *info, const struct es_snap *a,
-	      const struct es_snap *b, bool all, struct es_report *rep);
+	      const struct es_snap *b, const struct es_select *sel, struct es_report *rep);
 void es_report_free(struct es_report *rep);
-void es_sort_rows(struct es_row *rows, unsigned int n);
+void es_sort_rows(struct es_row *rows, unsigned int n, enum es_sort key);
 
 void es_reason_name(unsigned int isa, uint32_t reason, char *buf, size_t len);
+/* A name as es_reason_name() gives it (any case, '_' for ' '), or a number. */
+int es_reason_lookup(unsigned int isa, const char *s, uint32_t *reason);
+bool es_name_eq(const char *a, const char *b);
 int es_parse_u32(const char *s, uint32_t *v);
 
-void es_print_table(FILE *f, const struct es_report *rep, const char *title, bool verbose);
+/* ------------------------------------------------------------------ */
+/* Formats: reports -> text */
+
+struct es_fmt {
+	const char *title;		/* table: what the block is */
+	bool verbose;			/* table: ABI details, undefined reasons */
+	bool header;			/* table, line, CSV: column headers */
+	bool stamps;			/* table, line: wall-clock time */
+	bool rates;			/* table, line: exits per second */
+	unsigned int top;		/* line: the top reasons shown */
+};
+
+void es_print_table(FILE *f, const struct es_report *rep, const struct es_fmt *fmt);
+void es_print_line_header(FILE *f, const struct es_report *rep, const struct es_fmt *fmt);
+void es_print_line(FILE *f, const struct es_report *rep, const struct es_fmt *fmt);
 void es_print_json(FILE *f, const struct es_report *rep);
-void es_print_csv(FILE *f, const struct es_report *rep, unsigned int block, bool header);
+void es_print_csv(FILE *f, const struct es_report *rep, bool header);
+void es_print_prom(FILE *f, const struct es_report *reps, unsigned int n);
+
+/* Shared by the formats (format.c). */
+const char *es_isa_name(unsigned int isa);
+void es_reason_str(char *buf, size_t len, unsigned int isa, uint32_t reason);
+void es_stamp(char *buf, size_t len, double wall, bool date);
+double es_seconds(const struct es_info *info, uint64_t cycles);
+void es_print_escaped(FILE *f, const char *s, const char *quote);
+
+/* ------------------------------------------------------------------ */
 
 /* The whole command line; returns the exit status. */
 int exitstat_main(int argc, char **argv, const struct es_backend *be, FILE *out, FILE *err);

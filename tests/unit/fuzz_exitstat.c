@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * libFuzzer target for exitstat (guest/): its whole command line, from
- * argument parsing to the table, JSON and CSV output, with a fake CPUID
- * that answers the exit-statistics leaves with arbitrary register values.
+ * argument parsing to the table, line, JSON, CSV and Prometheus output,
+ * with a fake CPUID that answers the exit-statistics leaves with arbitrary
+ * register values; and the host's parser of debugfs exit_stats files.
  * Built with clang -fsanitize=fuzzer,address,undefined by
  * `make -C guest fuzz` (a fixed number of runs) and `make -C guest
  * fuzz-long` (a fixed time).
@@ -16,6 +17,8 @@
  *   flags bit 2: keep EAX as given (else ABI version 1, a known ISA and
  *                a highest reason below 0x800, which keeps runs fast)
  *   flags bit 3: the ISA forced is SVM (else VMX)
+ *   flags bit 4: the rest is not the above but one exit_stats file (and a
+ *                /proc/PID/cmdline), parsed and printed in every format
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
@@ -76,23 +79,65 @@ static void fuzz_sleep(unsigned int seconds)
 
 /*
  * INTERVAL without COUNT runs until killed, and a large COUNT for long:
- * leave those out (the unit tests cover them), keep every other input.
+ * leave those out (the unit tests cover them), keep every other input but
+ * those that write files (-o) or read the host's directories (--host).
  */
-static int too_long(int argc, char **argv)
+static int left_out(int argc, char **argv)
 {
+	static const char *const files[] = { "-o", "--o", "--h", "--d" };
+	static const char *const valued[] = { "-e", "--reasons", "--sort", "--top", "--tsc-khz", "-p", "--pid" };
 	int i, npos = 0;
+	size_t k;
 	uint32_t v;
 
 	for (i = 1; i < argc; i++) {
+		for (k = 0; k < sizeof(files) / sizeof(files[0]); k++)
+			if (!strncmp(argv[i], files[k], strlen(files[k])) && strcmp(argv[i], "--help"))
+				return 1;
 		if (!strcmp(argv[i], "--raw") || !strcmp(argv[i], "--"))
 			return 0;
-		if (argv[i][0] == '-' && argv[i][1] && (argv[i][1] < '0' || argv[i][1] > '9'))
+		for (k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
+			if (!strcmp(argv[i], valued[k]))
+				break;
+		if (k < sizeof(valued) / sizeof(valued[0])) {
+			i++;	/* its value is no INTERVAL */
+			continue;
+		}
+		if (argv[i][0] == '-' && argv[i][1])
 			continue;
 		npos++;
 		if (!es_parse_u32(argv[i], &v) && v > 3)
 			return 1;
 	}
 	return npos == 1;
+}
+
+/* One exit_stats file: parsed, and if it passes, printed every way. */
+static void fuzz_host(const uint8_t *data, size_t size, FILE *null)
+{
+	static const struct es_fmt fmt = { "title", true, true, true, true, 3 };
+	struct es_select sel = { .sort = ES_SORT_CYCLES };
+	struct es_info info = { .tsc_khz = 1000 };
+	struct es_report rep;
+	struct es_snap s;
+	char why[160], name[16];
+
+	es_qemu_name((const char *)data, size, name, sizeof(name));
+	if (es_host_parse((const char *)data, size, &info, &s, why, sizeof(why)))
+		return;
+	info.tsc_source = "fuzz";
+	if (!es_report(&info, &s, &s, &sel, &rep)) {
+		rep.pid = 1;
+		rep.vm = "vm";
+		es_print_table(null, &rep, &fmt);
+		es_print_line_header(null, &rep, &fmt);
+		es_print_line(null, &rep, &fmt);
+		es_print_json(null, &rep);
+		es_print_csv(null, &rep, true);
+		es_print_prom(null, &rep, 1);
+		es_report_free(&rep);
+	}
+	es_snap_free(&s);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -104,13 +149,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *p, *end = data + size, *nul;
 	int argc = 0;
 
-	if (size < 5)
+	if (size < 1)
 		return -1;
 	if (!null) {
 		null = fopen("/dev/null", "w");
 		if (!null)
 			abort();
 	}
+	if (data[0] & 16) {
+		fuzz_host(data + 1, size - 1, null);
+		return 0;
+	}
+	if (size < 5)
+		return -1;
 	in.flags = data[0];
 	memcpy(&in.info, data + 1, 4);
 	if (!(in.flags & 4))
@@ -136,7 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in.nregs = end - in.regs;
 	in.pos = 0;
 
-	if (too_long(argc, argv)) {
+	if (left_out(argc, argv)) {
 		free(buf);
 		return -1;
 	}

@@ -6,12 +6,15 @@
  * its cycles added after it. Built and run by `make -C guest check`.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "exitstat.h"
+#include "unit.h"
 
 /* ------------------------------------------------------------------ */
 /* The fake hypervisor */
@@ -26,6 +29,7 @@
 struct fake {
 	bool hv, patched, global;
 	char hvsig[12];
+	uint32_t tsc_khz;		/* leaf 0x40000010, if not 0 */
 	uint32_t isa, version, max, cpuid_reason;
 	uint64_t exits[FMAX], cycles[FMAX], total_exits, total_cycles;
 	bool undef[FMAX], unhandled[FMAX];
@@ -51,6 +55,7 @@ static void fake_init(uint32_t isa)
 	uint32_t i;
 
 	memset(&F, 0, sizeof(F));
+	clock_reset();
 	F.hv = F.patched = true;
 	memcpy(F.hvsig, "KVMKVMKVM\0\0\0", 12);
 	F.isa = isa;
@@ -90,8 +95,11 @@ static void fake_cpuid(void *ctx, uint32_t leaf, uint32_t sub, uint32_t r[4])
 		r[2] = F.hv ? 1u << 31 : 0;
 		break;
 	case 0x40000000:
-		r[0] = 0x40000001;
+		r[0] = F.tsc_khz ? 0x40000010 : 0x40000001;
 		memcpy(r + 1, F.hvsig, 12);
+		break;
+	case 0x40000010:
+		r[0] = F.tsc_khz;
 		break;
 	case ES_LEAF_INFO:
 		if (!F.patched)
@@ -163,6 +171,7 @@ static void fake_sleep(unsigned int seconds)
 {
 	F.nsleeps++;
 	F.slept += seconds;
+	clock_advance(seconds);
 	disturb();
 }
 
@@ -170,28 +179,31 @@ static void fake_sleep(unsigned int seconds)
 /* Harness */
 
 static int ntests, npassed, nfailed;
-static bool ok;
-static char *OUT, *ERR;
+bool ok;
+char *OUT, *ERR;
+const char *exitstat_bin;
+static double now;		/* the fake clock: seconds since 1700000000 */
 
-#define CHECK(c) do {							\
-	if (!(c)) {							\
-		printf("# %s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c);	\
-		ok = false;						\
-	}								\
-} while (0)
+void fake_clock(struct es_clock *c)
+{
+	c->mono = 1000 + now;
+	c->wall = 1700000000 + now;
+}
 
-#define CHECK_STR(a, b) do {						\
-	const char *_a = (a), *_b = (b);				\
-	if (strcmp(_a, _b)) {						\
-		printf("# %s:%d: %s\n# got:\n%s# want:\n%s",		\
-		       __FILE__, __LINE__, #a, _a, _b);			\
-		ok = false;						\
-	}								\
-} while (0)
+void clock_advance(unsigned int seconds)
+{
+	now += seconds;
+}
 
-static void test(const char *name, void (*fn)(void))
+void clock_reset(void)
+{
+	now = 0;
+}
+
+void test(const char *name, void (*fn)(void))
 {
 	ok = true;
+	now = 0;
 	fn();
 	ntests++;
 	printf("%s %d %s\n", ok ? "ok" : "not ok", ntests, name);
@@ -201,30 +213,39 @@ static void test(const char *name, void (*fn)(void))
 		nfailed++;
 }
 
-/* Run exitstat with space-separated args; OUT and ERR get its output. */
-static int run(const char *args)
+int run_to(FILE *out, const char *args)
 {
 	char buf[512], *argv[32], *t;
 	size_t n;
 	int argc = 0, rc;
-	FILE *o, *e;
+	FILE *o = NULL, *e;
 
 	free(OUT);
 	free(ERR);
+	OUT = NULL;
 	argv[argc++] = "exitstat";
 	snprintf(buf, sizeof(buf), "%s", args);
 	for (t = strtok(buf, " "); t && argc < 31; t = strtok(NULL, " "))
 		argv[argc++] = t;
 	argv[argc] = NULL;
-	o = open_memstream(&OUT, &n);
+	if (!out)
+		out = o = open_memstream(&OUT, &n);
 	e = open_memstream(&ERR, &n);
-	rc = exitstat_main(argc, argv, &fake_be, o, e);
-	fclose(o);
+	rc = exitstat_main(argc, argv, &fake_be, out, e);
+	if (o)
+		fclose(o);
+	else
+		OUT = strdup("");
 	fclose(e);
 	return rc;
 }
 
-static unsigned int count_str(const char *s, const char *sub)
+int run(const char *args)
+{
+	return run_to(NULL, args);
+}
+
+unsigned int count_str(const char *s, const char *sub)
 {
 	unsigned int n = 0;
 
@@ -233,6 +254,32 @@ static unsigned int count_str(const char *s, const char *sub)
 		s += strlen(sub);
 	}
 	return n;
+}
+
+bool tmp_file(char *path, const char *s)
+{
+	int fd;
+	FILE *f;
+
+	snprintf(path, 64, "/tmp/test_exitstat.XXXXXX");
+	fd = mkstemp(path);
+	if (fd < 0 || !(f = fdopen(fd, "w")))
+		return false;
+	fputs(s, f);
+	return !fclose(f);
+}
+
+int sh_check(const char *tool, const char *fmt, const char *path)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", tool);
+	if (system(cmd)) {
+		printf("# %s not found: not checked\n", tool);
+		return -1;
+	}
+	snprintf(cmd, sizeof(cmd), fmt, path);
+	return system(cmd) ? 1 : 0;
 }
 
 /* The standard scene: VMX, four reasons, one tie, a pre-existing CPUID count. */
@@ -324,7 +371,7 @@ static void t_sort(void)
 		{ .reason = 77, .exits = UINT64_MAX },
 	};
 
-	es_sort_rows(r, 5);
+	es_sort_rows(r, 5, ES_SORT_EXITS);
 	CHECK(r[0].reason == 77 && r[1].reason == 2 && r[2].reason == 1 &&
 	      r[3].reason == 30 && r[4].reason == 0);
 }
@@ -337,7 +384,7 @@ static const char golden_vmx[] =
 	"    30  IO_INSTRUCTION             1200          9600000         8000   15.00    5.88\n"
 	"    10  CPUID                       600          1200000         2000    7.50    0.74\n"
 	"        total                      8000        163200000        20400  100.00  100.00\n"
-	"Excluded: exitstat's own 4 CPUID exits (about 500 cycles).\n";
+	"Excluded: exitstat's own 5 CPUID exits (about 600 cycles).\n";
 
 static void t_table_golden(void)
 {
@@ -363,7 +410,7 @@ static void t_table_svm(void)
 		"  0x7b  io                 3            90000        30000    6.82   18.35\n"
 		"  0x4e  PF excp            1              500          500    2.27    0.10\n"
 		"        total             44           490500        11147  100.00  100.00\n"
-		"Excluded: exitstat's own 4 CPUID exits (about 500 cycles).\n"
+		"Excluded: exitstat's own 5 CPUID exits (about 600 cycles).\n"
 		"858 of the 1028 reasons 0x0..0x403 are undefined: 0xa6-0x3ff\n");
 }
 
@@ -401,6 +448,7 @@ static void t_snapshot_delta(void)
 	struct es_snap a, b;
 	struct es_report rep;
 	struct es_info info;
+	struct es_select sel = { 0 };
 
 	scene();
 	CHECK(es_detect(&cpu, &info, stderr) == 0);
@@ -408,7 +456,7 @@ static void t_snapshot_delta(void)
 	CHECK(es_snap_read(&cpu, &info, &a) == 0);
 	disturb();
 	CHECK(es_snap_read(&cpu, &info, &b) == 0);
-	CHECK(es_report(&info, &a, &b, false, &rep) == 0);
+	CHECK(es_report(&info, &a, &b, &sel, &rep) == 0);
 	CHECK(rep.nrows == 3);
 	if (rep.nrows == 3) {
 		CHECK(rep.rows[0].reason == VMX_CPUID && rep.rows[0].exits == 7 && rep.rows[0].cycles == 700);
@@ -420,13 +468,28 @@ static void t_snapshot_delta(void)
 	CHECK(rep.own_exits > 0 && rep.own_exits < 16);	/* the sweeps are outside */
 	es_report_free(&rep);
 	/* since the start, from b alone */
-	CHECK(es_report(&info, NULL, &b, false, &rep) == 0);
+	CHECK(es_report(&info, NULL, &b, &sel, &rep) == 0);
 	CHECK(rep.total_exits == 8017 && rep.total_cycles == 163235900);
 	CHECK(rep.nrows == 5 && rep.rows[0].reason == VMX_EPT && rep.rows[3].reason == VMX_CPUID &&
 	      rep.rows[3].exits == 607 && rep.rows[3].cycles == 1200700);
 	es_report_free(&rep);
 	es_snap_free(&a);
 	es_snap_free(&b);
+}
+
+/* The JSON of the standard disturbance, block k after the start. */
+static void json_disturbed(char *buf, size_t len, unsigned int block, uint64_t own,
+			   double time, const char *interval)
+{
+	snprintf(buf, len,
+		"{\"isa\":\"vmx\",\"scope\":\"vm\",\"total_exits\":17,\"total_cycles\":35900,"
+		"\"own_cpuid_exits_excluded\":%" PRIu64 ",\"own_cpuid_cycles_excluded\":%" PRIu64
+		",\"block\":%u,\"kind\":\"delta\",\"time\":%.3f,\"interval\":%s,\"tsc_khz\":null,"
+		"\"reasons\":["
+		"{\"reason\":10,\"name\":\"CPUID\",\"exits\":7,\"cycles\":700},"
+		"{\"reason\":12,\"name\":\"HLT\",\"exits\":5,\"cycles\":5000},"
+		"{\"reason\":30,\"name\":\"IO_INSTRUCTION\",\"exits\":3,\"cycles\":30000}]}\n",
+		own, own * 100, block, time, interval);
 }
 
 static void t_command(void)
@@ -451,18 +514,12 @@ static void t_command(void)
 	CHECK_STR(ERR, want);
 	CHECK(own_window(0) < 16);
 
-	/* the same in JSON, still on stderr */
+	/* the same in JSON, still on stderr: one delta block */
 	scene();
 	F.run_status = 0;
 	CHECK(run("--json -- true") == 0);
 	CHECK_STR(OUT, "");
-	snprintf(want, sizeof(want),
-		"{\"isa\":\"vmx\",\"scope\":\"vm\",\"total_exits\":17,\"total_cycles\":35900,"
-		"\"own_cpuid_exits_excluded\":%" PRIu64 ",\"reasons\":["
-		"{\"reason\":10,\"name\":\"CPUID\",\"exits\":7,\"cycles\":700},"
-		"{\"reason\":12,\"name\":\"HLT\",\"exits\":5,\"cycles\":5000},"
-		"{\"reason\":30,\"name\":\"IO_INSTRUCTION\",\"exits\":3,\"cycles\":30000}]}\n",
-		own_window(0));
+	json_disturbed(want, sizeof(want), 0, own_window(0), 1700000000, "0.000");
 	CHECK_STR(ERR, want);
 
 	/* cannot be started: 127, no report */
@@ -481,10 +538,46 @@ static void t_command(void)
 	es_hooks.run = NULL;
 }
 
+/* -o FILE: the report goes there, not to stderr or stdout. */
+static void t_output_file(void)
+{
+	char path[64], args[128], buf[4096], want[1024];
+	FILE *f;
+	size_t n;
+
+	CHECK(tmp_file(path, "old contents that must go\n"));
+	scene();
+	es_hooks.run = fake_run;
+	snprintf(args, sizeof(args), "--json -o %s -- true", path);
+	CHECK(run(args) == 0);
+	CHECK_STR(OUT, "");
+	CHECK_STR(ERR, "");
+	f = fopen(path, "r");
+	n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	buf[n] = 0;
+	if (f)
+		fclose(f);
+	json_disturbed(want, sizeof(want), 0, own_window(0), 1700000000, "0.000");
+	CHECK_STR(buf, want);
+
+	/* the command's status wins over nothing; a bad FILE is status 1 */
+	F.run_status = 4;
+	snprintf(args, sizeof(args), "--output=%s -- true", path);
+	CHECK(run(args) == 4 && !*ERR);
+	CHECK(run("-o /nonexistent/dir/x -- true") == 1);
+	CHECK_STR(ERR, "exitstat: cannot open /nonexistent/dir/x: No such file or directory\n");
+	CHECK(run("-o") == 1 && strstr(ERR, "missing value for '-o'"));
+	/* and in interval mode, the blocks */
+	snprintf(args, sizeof(args), "--csv -o %s", path);
+	CHECK(run(args) == 0 && !*OUT && !*ERR);
+	es_hooks.run = NULL;
+	unlink(path);
+}
+
 static void t_interval(void)
 {
 	unsigned int k;
-	char want[512];
+	char want[1024];
 	const char *line;
 
 	scene();
@@ -492,33 +585,41 @@ static void t_interval(void)
 	CHECK(run("--json 2 3") == 0);
 	CHECK(F.nsleeps == 2 && F.slept == 4);
 	CHECK(count_str(OUT, "\n") == 3);
-	CHECK(strstr(OUT, "\"total_exits\":8000,"));	/* first: since the start */
+	/* first: since the start, cumulative, no interval */
+	CHECK(starts(OUT, "{\"isa\":\"vmx\",\"scope\":\"vm\",\"total_exits\":8000,"));
+	CHECK(strstr(OUT, ",\"block\":0,\"kind\":\"cumulative\",\"time\":1700000000.000,"
+		      "\"interval\":null,"));
 	line = strchr(OUT, '\n');
 	for (k = 0; k < 2 && line; k++) {
-		snprintf(want, sizeof(want),
-			"{\"isa\":\"vmx\",\"scope\":\"vm\",\"total_exits\":17,\"total_cycles\":35900,"
-			"\"own_cpuid_exits_excluded\":%" PRIu64 ",\"reasons\":["
-			"{\"reason\":10,\"name\":\"CPUID\",\"exits\":7,\"cycles\":700},"
-			"{\"reason\":12,\"name\":\"HLT\",\"exits\":5,\"cycles\":5000},"
-			"{\"reason\":30,\"name\":\"IO_INSTRUCTION\",\"exits\":3,\"cycles\":30000}]}\n",
-			own_window(k));
+		json_disturbed(want, sizeof(want), k + 1, own_window(k), 1700000002.0 + 2 * k,
+			       "2.000");
 		CHECK(!strncmp(line + 1, want, strlen(want)));
 		line = strchr(line + 1, '\n');
 	}
 
-	/* the table: blocks separated by blank lines, one title each */
+	/* the table: blocks separated by blank lines, rates and elapsed time */
 	scene();
 	CHECK(run("1 2") == 0);
 	CHECK(F.nsleeps == 1);
-	CHECK(!strncmp(OUT, golden_vmx, strlen(golden_vmx)));
-	CHECK(strstr(OUT, "100.00\nExcluded: exitstat's own 4 CPUID exits (about 500 cycles).\n\n"
-		      "VM exits in the last 1 s, all vCPUs of this VM (Intel VMX)\n"));
-	CHECK(strstr(OUT, "\n    12  HLT                       5             5000 "));
+	CHECK(!strncmp(OUT,
+		"VM exits since the VM started, all vCPUs of this VM (Intel VMX)\n"
+		"reason  name                      exits    exits/s           cycles  cycles/exit  %exits %cycles\n"
+		"    48  EPT_VIOLATION              5000          -        150000000        30000   62.50   91.91\n",
+		200));
+	CHECK(strstr(OUT, "100.00\nExcluded: exitstat's own 5 CPUID exits (about 600 cycles).\n\n"
+		      "VM exits in the last 1.00 s (elapsed 1.00 s), all vCPUs of this VM (Intel VMX)\n"));
+	CHECK(strstr(OUT, "\n    12  HLT                       5        5.0             5000 "));
+	CHECK(strstr(OUT, "\n        total                    17       17.0            35900 "));
 
-	/* CSV: one header */
+	/* CSV: one header, each block's kind, time and interval */
 	scene();
 	CHECK(run("--csv 0x1 2") == 0);
-	CHECK(count_str(OUT, "block,") == 1 && strstr(OUT, "\n1,,total,17,35900\n"));
+	CHECK(count_str(OUT, "block,") == 1);
+	CHECK(starts(OUT, "block,reason,name,exits,cycles,kind,time,interval,own_exits,own_cycles\n"
+		       "0,48,EPT_VIOLATION,5000,150000000,cumulative,1700000000.000,,5,600\n"));
+	snprintf(want, sizeof(want), "\n1,,total,17,35900,delta,1700000001.000,1.000,%" PRIu64
+		 ",%" PRIu64 "\n", own_window(0), own_window(0) * 100);
+	CHECK(strstr(OUT, want));
 	es_hooks.sleep = NULL;
 }
 
@@ -561,8 +662,10 @@ static void t_json(void)
 	CHECK(json_shape(OUT));
 	CHECK(!json_shape("{\"a\":[1,2}"));
 	CHECK(!json_shape("{\"a\":\"x}"));
-	CHECK(!strncmp(OUT, "{\"isa\":\"vmx\",\"scope\":\"vm\",\"total_exits\":8000,"
-		       "\"total_cycles\":163200000,\"own_cpuid_exits_excluded\":4,\"reasons\":[", 110));
+	CHECK(starts(OUT, "{\"isa\":\"vmx\",\"scope\":\"vm\",\"total_exits\":8000,"
+		       "\"total_cycles\":163200000,\"own_cpuid_exits_excluded\":5,"
+		       "\"own_cpuid_cycles_excluded\":600,\"block\":0,\"kind\":\"cumulative\","
+		       "\"time\":1700000000.000,\"interval\":null,\"tsc_khz\":null,\"reasons\":["));
 	fd = mkstemp(path);
 	CHECK(fd >= 0);
 	if (fd < 0)
@@ -587,16 +690,18 @@ static void t_csv(void)
 	scene();
 	CHECK(run("--csv") == 0);
 	CHECK_STR(OUT,
-		"block,reason,name,exits,cycles\n"
-		"0,48,EPT_VIOLATION,5000,150000000\n"
-		"0,1,EXTERNAL_INTERRUPT,1200,2400000\n"
-		"0,30,IO_INSTRUCTION,1200,9600000\n"
-		"0,10,CPUID,600,1200000\n"
-		"0,,total,8000,163200000\n");
+		"block,reason,name,exits,cycles,kind,time,interval,own_exits,own_cycles\n"
+		"0,48,EPT_VIOLATION,5000,150000000,cumulative,1700000000.000,,5,600\n"
+		"0,1,EXTERNAL_INTERRUPT,1200,2400000,cumulative,1700000000.000,,5,600\n"
+		"0,30,IO_INSTRUCTION,1200,9600000,cumulative,1700000000.000,,5,600\n"
+		"0,10,CPUID,600,1200000,cumulative,1700000000.000,,5,600\n"
+		"0,,total,8000,163200000,cumulative,1700000000.000,,5,600\n");
 	fake_init(ES_ISA_SVM);
 	fake_exit(0x40, 2, 20);
 	CHECK(run("--csv") == 0);
-	CHECK(strstr(OUT, "\n0,64,DE excp,2,20\n"));
+	CHECK(strstr(OUT, "\n0,64,DE excp,2,20,cumulative,"));
+	CHECK(run("--csv -n") == 0);
+	CHECK(starts(OUT, "0,114,cpuid,") && strstr(OUT, "\n0,64,DE excp,2,20,"));
 }
 
 static void t_raw(void)
@@ -638,7 +743,7 @@ static void t_detection(void)
 	fake_init(ES_ISA_VMX);
 	F.patched = false;
 	CHECK(run("") == 2);
-	CHECK_STR(ERR, "exitstat: the hypervisor (KVMKVMKVM) does not provide exit statistics: "
+	CHECK_STR(ERR, "exitstat: the hypervisor (KVM) does not provide exit statistics: "
 		  "no patched KVM, or kvm.exit_stats=0\n");
 	CHECK(run("1 3") == 2);
 	CHECK(run("--json") == 2 && !*OUT);
@@ -651,6 +756,13 @@ static void t_detection(void)
 	memset(F.hvsig, 0, 12);
 	CHECK(run("") == 2);
 	CHECK(strstr(ERR, "hypervisor (unnamed) does not"));
+	/* another hypervisor: its plain name, and no word of a patched KVM */
+	memcpy(F.hvsig, "bhyve bhyve ", 12);
+	CHECK(run("") == 2);
+	CHECK_STR(ERR, "exitstat: the hypervisor (bhyve) does not provide exit statistics\n");
+	memcpy(F.hvsig, "  Odd  Name ", 12);
+	CHECK(run("") == 2);
+	CHECK_STR(ERR, "exitstat: the hypervisor (Odd  Name) does not provide exit statistics\n");
 
 	fake_init(3);
 	CHECK(run("") == 2);
@@ -667,9 +779,15 @@ static void t_detection(void)
 
 static void t_bad_args(void)
 {
-	static const char *bad[] = { "-x", "--bogus", "-a -q", "-avx", "--json=1", "0", "-1",
+	static const char *bad[] = { "-x", "--bogus", "-a -q", "-avx", "--json=1", "0", "-2",
 		"abc", "1.5", "0x", "1 0", "1 -2", "1 x", "1 2 3", "--json --csv", "--",
-		"-a --", "1 -- true", "1 2 -- true", "- 1", "4294967296", "1 99999999999" };
+		"-a --", "1 -- true", "1 2 -- true", "- 1", "4294967296", "1 99999999999",
+		"--json -1", "--prom --csv", "--line --json", "--prom 1", "--prom -- true",
+		"--sort", "--sort name", "--sort=", "-e", "--reasons=", "-e ,", "--top x",
+		"--top -1", "--tsc-khz 0", "--tsc-khz x", "-p 1", "--vcpus", "--debugfs /",
+		"--host -- true", "--host -a", "-o", "-o=", "--output=", "--all=1", "-p",
+		"--host -p 0", "--host -p x", "--host -p 4294967295", "--raw 1 -n", "--raw 1 -t",
+		"--raw 1 -e 1", "--raw 1 -o x", "--raw 1 --host" };
 	unsigned int i;
 
 	scene();
@@ -682,15 +800,244 @@ static void t_bad_args(void)
 	}
 	CHECK(F.calls == 0);	/* rejected before any CPUID */
 	CHECK(run("-x") == 1);
-	CHECK(!strncmp(ERR, "exitstat: unknown option '-x'\n", 30));
+	CHECK(starts(ERR, "exitstat: unknown option '-x'\n"));
 	CHECK(run("0") == 1);
-	CHECK(!strncmp(ERR, "exitstat: invalid INTERVAL (whole seconds, at least 1): '0'\n", 60));
+	CHECK(starts(ERR, "exitstat: invalid INTERVAL (whole seconds, at least 1): '0'\n"));
+}
+
+/* -1/--line: a header, then one line per block; --top, -n, -t. */
+static void t_line(void)
+{
+	scene();
+	es_hooks.sleep = fake_sleep;
+	CHECK(run("-1") == 0);
+	CHECK_STR(OUT,
+		"       exits           cycles   cyc/exit  top reasons\n"
+		"        8000        163200000      20400  EPT_VIOLATION=5000 EXTERNAL_INTERRUPT=1200 IO_INSTRUCTION=1200\n");
+	scene();
+	CHECK(run("--line -t --top 2 1 3") == 0);
+	CHECK_STR(OUT,
+		"    time        exits    exits/s           cycles   cyc/exit  top reasons\n"
+		"22:13:20         8000          -        163200000      20400  EPT_VIOLATION=5000 EXTERNAL_INTERRUPT=1200\n"
+		"22:13:21           17       17.0            35900       2111  CPUID=7 HLT=5\n"
+		"22:13:22           17       17.0            35900       2111  CPUID=7 HLT=5\n");
+	scene();
+	CHECK(run("-1n --top 0 1 2") == 0);
+	CHECK_STR(OUT,
+		"        8000          -        163200000      20400\n"
+		"          17       17.0            35900       2111\n");
+	/* clustered short options, and SVM names with spaces as one word */
+	fake_init(ES_ISA_SVM);
+	fake_exit(0x4e, 3, 300);
+	CHECK(run("-n1t") == 0);
+	CHECK_STR(OUT, "22:13:20            3              300        100  PF_excp=3\n");
+	es_hooks.sleep = NULL;
+}
+
+/* -e by name or number, --sort, -n and -t on tables. */
+static void t_filter_sort(void)
+{
+	scene();
+	CHECK(run("-e ept_violation,30 -n") == 0);
+	CHECK_STR(OUT,
+		"    48  EPT_VIOLATION          5000        150000000        30000   62.50   91.91\n"
+		"    30  IO_INSTRUCTION         1200          9600000         8000   15.00    5.88\n"
+		"        total                  8000        163200000        20400  100.00  100.00\n"
+		"Excluded: exitstat's own 5 CPUID exits (about 600 cycles).\n");
+	scene();
+	CHECK(run("--reasons=CPUID --json") == 0);
+	CHECK(count_str(OUT, "\"reason\":") == 1 && strstr(OUT, "\"total_exits\":8000,"));
+	scene();
+	CHECK(run("-e 0x1,vmx_77 -a --csv -n") == 0);
+	CHECK(count_str(OUT, "\n") == 3 && strstr(OUT, "0,77,vmx_77,0,0,") &&
+	      strstr(OUT, "0,1,EXTERNAL_INTERRUPT,1200,"));
+	scene();
+	CHECK(run("-e 12 --csv -n") == 0);	/* HLT: no exits, no row */
+	CHECK(count_str(OUT, "\n") == 1);
+	scene();
+	CHECK(run("-e HLT,NO_SUCH_EXIT") == 2);
+	CHECK_STR(OUT, "");
+	CHECK_STR(ERR, "exitstat: unknown exit reason 'NO_SUCH_EXIT' for Intel VMX: a name as "
+		  "exitstat prints it, or a number\n");
+	scene();
+	CHECK(run("-e vmx_x") == 2 && run("-e svm_0x7b") == 2);
+	fake_init(ES_ISA_SVM);
+	fake_exit(0x7b, 3, 90000);
+	fake_exit(0x4e, 1, 500);
+	CHECK(run("-e pf_EXCP,0x7b -n --csv") == 0 && count_str(OUT, "\n") == 3);
+	CHECK(run("-e svm_0x7b") == 2);	/* 0x7b has a name: io */
+
+	scene();
+	CHECK(run("--sort cycles -n --csv") == 0);
+	CHECK(starts(OUT, "0,48,") && strstr(OUT, "\n0,30,IO_INSTRUCTION,1200,9600000,") &&
+	      strstr(OUT, "0,1,EXTERNAL_INTERRUPT,1200,2400000,cumulative,1700000000.000,,5,600\n0,10,"));
+	scene();
+	CHECK(run("--sort=reason -n --csv") == 0);
+	CHECK(starts(OUT, "0,1,") && strstr(OUT, "\n0,10,CPUID,600,1200000,") &&
+	      strstr(OUT, "\n0,30,") && strstr(OUT, "\n0,48,"));
+	CHECK(strstr(OUT, "\n0,10,") < strstr(OUT, "\n0,30,") &&
+	      strstr(OUT, "\n0,30,") < strstr(OUT, "\n0,48,"));
+	scene();
+	CHECK(run("--sort exits -t") == 0);
+	CHECK(starts(OUT, "VM exits since the VM started, all vCPUs of this VM (Intel VMX), "
+		       "2023-11-14 22:13:20 UTC\nreason "));
+}
+
+/* Times per exit only at a TSC rate from CPUID 0x40000010 or --tsc-khz. */
+static void scene_tsc(uint32_t khz)
+{
+	scene();
+	F.tsc_khz = khz;
+}
+
+static void t_tsc(void)
+{
+	scene_tsc(2000000);		/* 2 GHz: 2000 cycles a microsecond */
+	CHECK(run("") == 0);
+	CHECK_STR(OUT,
+		"VM exits since the VM started, all vCPUs of this VM (Intel VMX)\n"
+		"reason  name                      exits           cycles  cycles/exit   us/exit  %exits %cycles\n"
+		"    48  EPT_VIOLATION              5000        150000000        30000     15.00   62.50   91.91\n"
+		"     1  EXTERNAL_INTERRUPT         1200          2400000         2000      1.00   15.00    1.47\n"
+		"    30  IO_INSTRUCTION             1200          9600000         8000      4.00   15.00    5.88\n"
+		"    10  CPUID                       600          1200000         2000      1.00    7.50    0.74\n"
+		"        total                      8000        163200000        20400     10.20  100.00  100.00\n"
+		"Excluded: exitstat's own 6 CPUID exits (about 700 cycles).\n"
+		"Times at the host's TSC rate, 2000000 kHz (from CPUID 0x40000010).\n");
+	scene_tsc(2000000);
+	CHECK(run("--json") == 0);
+	CHECK(strstr(OUT, ",\"tsc_khz\":2000000,\"total_seconds\":0.081600000,"));
+	scene_tsc(2000000);
+	CHECK(run("-1") == 0);
+	CHECK(strstr(OUT, "cyc/exit   us/exit  top") && strstr(OUT, "20400     10.20  EPT"));
+	/* the option wins, and says so */
+	scene_tsc(2000000);
+	CHECK(run("--tsc-khz 1000000 -e 1") == 0);
+	CHECK(strstr(OUT, "  2000      2.00   15.00") &&
+	      strstr(OUT, "Times at the host's TSC rate, 1000000 kHz (from --tsc-khz).\n"));
+	/* a max leaf below 0x40000010: no times, no guess */
+	scene_tsc(0);
+	CHECK(run("--json") == 0 && strstr(OUT, "\"tsc_khz\":null,"));
+	scene();
+	CHECK(run("") == 0 && !strstr(OUT, "us/exit") && !strstr(OUT, "TSC"));
+}
+
+/* --prom: Prometheus text, checked by promtool. */
+static void t_prom(void)
+{
+	char path[64];
+	int rc;
+
+	scene_tsc(1000000);
+	CHECK(run("--prom") == 0);
+	CHECK(starts(OUT,
+		"# HELP kvm_exitstat_exits_total VM exits KVM handled, per exit reason.\n"
+		"# TYPE kvm_exitstat_exits_total counter\n"
+		"kvm_exitstat_exits_total{reason=\"48\",name=\"EPT_VIOLATION\"} 5000\n"));
+	CHECK(strstr(OUT, "\nkvm_exitstat_cycles_total{reason=\"10\",name=\"CPUID\"} 1200000\n"));
+	CHECK(strstr(OUT, "\nkvm_exitstat_seconds_total{reason=\"48\",name=\"EPT_VIOLATION\"} 0.150000000\n"));
+	CHECK(count_str(OUT, "# TYPE") == 3 && count_str(OUT, "\n") == 3 * 6);
+	CHECK(tmp_file(path, OUT));
+	rc = sh_check("promtool", "promtool check metrics < %s", path);
+	CHECK(rc == 0 || rc == -1);
+	unlink(path);
+	scene_tsc(0);
+	CHECK(run("--prom -n") == 0 && count_str(OUT, "# TYPE") == 2 && !strstr(OUT, "seconds"));
+}
+
+/* A FILE on which every write fails: /dev/full, or a closed descriptor. */
+static FILE *broken(bool full)
+{
+	FILE *f = fopen(full ? "/dev/full" : "/dev/null", "w");
+
+	if (f && !full)
+		close(fileno(f));
+	return f;
+}
+
+/* Every write checked, the last flush too: one line, status 1. */
+static void t_write_errors(void)
+{
+	FILE *f;
+	int full;
+
+	for (full = 0; full < 2; full++) {
+		const char *why = full ? "No space left on device" : "Bad file descriptor";
+		char want[128];
+
+		snprintf(want, sizeof(want), "exitstat: cannot write to standard output: %s\n", why);
+		scene();
+		f = broken(full);
+		CHECK(run_to(f, "--json") == 1);
+		CHECK_STR(ERR, want);
+		fclose(f);
+		f = broken(full);
+		CHECK(run_to(f, "-V") == 1);
+		CHECK_STR(ERR, want);
+		fclose(f);
+		/* in interval mode: stops at the first block */
+		es_hooks.sleep = fake_sleep;
+		f = broken(full);
+		CHECK(run_to(f, "1") == 1 && F.nsleeps == 0);
+		CHECK_STR(ERR, want);
+		fclose(f);
+		es_hooks.sleep = NULL;
+	}
+	/* -o /dev/full */
+	scene();
+	CHECK(run("--csv -o /dev/full") == 1);
+	CHECK_STR(ERR, "exitstat: cannot write to /dev/full: No space left on device\n");
+	es_hooks.run = fake_run;
+	CHECK(run("-o /dev/full -- true") == 1 && count_str(ERR, "\n") == 1);
+	es_hooks.run = NULL;
+}
+
+/* The binary's main(): stdout to /dev/full or closed (sh's >&-). */
+static void t_binary(void)
+{
+	static const char *const cases[][2] = {
+		{ "-V >/dev/full", "No space left on device" },
+		{ "-V >&-", "Bad file descriptor" },
+		{ "--help >/dev/full", "No space left on device" },
+		{ "--host --debugfs /nonexistent --json >&-", NULL },
+	};
+	char cmd[512], path[64];
+	unsigned int i;
+	int st;
+	FILE *f;
+
+	if (!exitstat_bin) {
+		printf("# no binary given: not checked\n");
+		return;
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		CHECK(tmp_file(path, ""));
+		snprintf(cmd, sizeof(cmd), "%s %s 2>%s", exitstat_bin, cases[i][0], path);
+		st = system(cmd);
+		f = fopen(path, "r");
+		cmd[0] = 0;
+		if (f) {
+			cmd[fread(cmd, 1, sizeof(cmd) - 1, f)] = 0;
+			fclose(f);
+		}
+		unlink(path);
+		if (!cases[i][1]) {	/* fails first for another reason: status 2 */
+			CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 2 && count_str(cmd, "\n") == 1);
+			continue;
+		}
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+		CHECK(count_str(cmd, "\n") == 1 && strstr(cmd, cases[i][1]));
+		if (!ok)
+			printf("# %s: status %d, stderr: %s", cases[i][0], st, cmd);
+	}
+	snprintf(cmd, sizeof(cmd), "%s -V >/dev/null", exitstat_bin);
+	CHECK(system(cmd) == 0);
 }
 
 static void t_help_version(void)
 {
 	scene();
-	CHECK(run("-h") == 0 && !strncmp(OUT, "usage: exitstat", 15) && !*ERR);
+	CHECK(run("-h") == 0 && starts(OUT, "usage: exitstat") && !*ERR);
 	CHECK(run("--help") == 0 && strstr(OUT, "--raw LEAF"));
 	CHECK(run("-V") == 0);
 	CHECK_STR(OUT, "exitstat " ES_VERSION " (kvm-exitstat, CPUID ABI version 1)\n");
@@ -698,8 +1045,18 @@ static void t_help_version(void)
 	CHECK(F.calls == 0);
 }
 
-int main(void)
+static uint32_t no_tsc(void)
 {
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	exitstat_bin = argc > 1 ? argv[1] : NULL;
+	setenv("TZ", "UTC", 1);
+	tzset();
+	es_hooks.clock = fake_clock;
+	es_hooks.host_tsc_khz = no_tsc;
 	test("64-bit values from two registers", t_reassembly);
 	test("number parsing", t_parse_u32);
 	test("reason names from the uapi headers", t_names);
@@ -717,6 +1074,14 @@ int main(void)
 	test("detection errors", t_detection);
 	test("bad arguments", t_bad_args);
 	test("help and version", t_help_version);
+	test("-o FILE", t_output_file);
+	test("--line, --top, -n, -t", t_line);
+	test("-e filters, --sort", t_filter_sort);
+	test("times per exit from the TSC rate", t_tsc);
+	test("--prom passes promtool", t_prom);
+	test("write errors: one line, status 1", t_write_errors);
+	test("the binary: /dev/full and a closed stdout", t_binary);
+	host_tests();
 	free(OUT);
 	free(ERR);
 	printf("%d passed, %d failed\n", npassed, nfailed);

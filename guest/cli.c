@@ -1,0 +1,680 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * exitstat's command line: it picks the source (the guest's CPUID, or with
+ * --host the host's debugfs), reads snapshots, makes reports of them and
+ * prints them in the format asked for. See exitstat.1.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exitstat.h"
+
+#define MAX_REASONS	64
+
+static void real_sleep(unsigned int seconds)
+{
+	while (seconds)
+		seconds = sleep(seconds);
+}
+
+static void real_clock(struct es_clock *now)
+{
+	struct timespec m, w;
+
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	clock_gettime(CLOCK_REALTIME, &w);
+	now->mono = m.tv_sec + m.tv_nsec / 1e9;
+	now->wall = w.tv_sec + w.tv_nsec / 1e9;
+}
+
+uint32_t es_perf_tsc_khz(void);
+struct es_hooks es_hooks = { NULL, real_sleep, real_clock, es_perf_tsc_khz, "/proc" };
+
+/* ------------------------------------------------------------------ */
+/* Arguments */
+
+enum format { F_TABLE, F_LINE, F_JSON, F_CSV, F_PROM, F_DEFAULT };
+
+struct opts {
+	bool all, verbose, raw, host, vcpus, no_header, stamps;
+	enum format format;
+	enum es_sort sort;
+	char *reasons[MAX_REASONS];	/* -e, split at commas */
+	unsigned int nreasons;
+	const char *output, *debugfs;
+	uint32_t pid, top, tsc_khz;
+	char **cmd;
+	char *pos[3];
+	int npos;
+	uint32_t interval, count;	/* INTERVAL COUNT */
+	uint32_t leaf, subleaf;		/* --raw */
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: exitstat [OPTION...] [INTERVAL [COUNT]]\n"
+		"       exitstat [OPTION...] [-o FILE] -- COMMAND [ARG...]\n"
+		"       exitstat --host [-p PID] [--vcpus] [OPTION...] [INTERVAL [COUNT]]\n"
+		"       exitstat --raw LEAF [SUBLEAF]\n"
+		"       exitstat -h|--help | -V|--version\n");
+}
+
+static void help(FILE *f)
+{
+	usage(f);
+	fprintf(f,
+		"\nVM exits per exit reason, with the cycles KVM spent on them: in a guest,\n"
+		"from a patched KVM through CPUID leaves 0x4ffffffb..0x4fffffff; with\n"
+		"--host, on the hypervisor, from debugfs.\n\n"
+		"  INTERVAL [COUNT]  first the exits since the start, then those of\n"
+		"                    every INTERVAL seconds, with rates; COUNT blocks in all\n"
+		"  -- COMMAND        the exits while COMMAND ran, on stderr (or -o FILE);\n"
+		"                    exits with COMMAND's status\n"
+		"  -a, --all         also list reasons with no exits\n"
+		"  -v, --verbose     show the ABI details and the undefined reasons\n"
+		"  -e, --reasons R[,R...]  only these reasons, by name or number\n"
+		"      --sort exits|cycles|reason  the order of the rows (default exits)\n"
+		"  -1, --line        one line per block: the total and the top reasons\n"
+		"      --top N       how many reasons --line shows (default 3)\n"
+		"  -n, --no-header   no titles and column headers\n"
+		"  -t, --timestamps  the time of each block\n"
+		"      --json        one JSON object per block (per VM, per vCPU)\n"
+		"      --csv         CSV, one row per reason and a total row\n"
+		"      --prom        Prometheus text format, counters since the start\n"
+		"  -o, --output FILE write the report to FILE\n"
+		"      --tsc-khz KHZ the host's TSC rate, for times per exit\n"
+		"      --host        on the hypervisor: every VM from debugfs (root)\n"
+		"  -p, --pid PID     --host: the VM of process PID, as a table\n"
+		"      --vcpus       --host: per vCPU too\n"
+		"      --debugfs DIR --host: KVM's debugfs directory (" ES_DEBUGFS ")\n"
+		"      --raw LEAF [SUBLEAF]  one CPUID, printed like cpuid -1 -r\n"
+		"  -h, --help        this help\n"
+		"  -V, --version     version\n");
+}
+
+static int bad(FILE *err, const char *what, const char *arg)
+{
+	fprintf(err, "exitstat: %s%s%s%s\n", what, arg ? " '" : "", arg ? arg : "", arg ? "'" : "");
+	usage(err);
+	return 1;
+}
+
+static int set_format(struct opts *o, enum format f, FILE *err)
+{
+	if (o->format != F_DEFAULT && o->format != f)
+		return bad(err, "--json, --csv, --prom and --line exclude each other", NULL);
+	o->format = f;
+	return -1;
+}
+
+static int split_reasons(struct opts *o, char *list, FILE *err)
+{
+	char *t, *save;
+
+	for (t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (o->nreasons == MAX_REASONS)
+			return bad(err, "too many reasons for -e", NULL);
+		o->reasons[o->nreasons++] = t;
+	}
+	return o->nreasons ? -1 : bad(err, "no reason in -e", list);
+}
+
+/* An option with a value: its value, or NULL after a message. */
+static char *value(int argc, char **argv, int *i, const char *eq, FILE *err)
+{
+	if (eq)
+		return (char *)eq + 1;
+	if (*i + 1 < argc)
+		return argv[++*i];
+	bad(err, "missing value for", argv[*i]);
+	return NULL;
+}
+
+static int u32_opt(const char *v, uint32_t *x, bool zero, const char *what, FILE *err)
+{
+	if (es_parse_u32(v, x) || (!zero && !*x))
+		return bad(err, what, v);
+	return -1;
+}
+
+/* One long option or -e/-o/-p; -1: go on, else the exit status. */
+static int parse_long(int argc, char **argv, int *i, struct opts *o, FILE *out, FILE *err)
+{
+	static const char *const sorts[] = {
+		[ES_SORT_EXITS] = "exits", [ES_SORT_CYCLES] = "cycles", [ES_SORT_REASON] = "reason",
+	};
+	char *a = argv[*i], name[32], *v;
+	const char *eq = strchr(a, '=');
+	size_t n = eq && a[1] == '-' ? (size_t)(eq - a) : strlen(a);
+	unsigned int k;
+
+	if (!eq || a[1] != '-')
+		eq = NULL;
+	snprintf(name, sizeof(name), "%.*s", (int)(n < 31 ? n : 31), a);
+#define IS(s) (!strcmp(name, s))
+#define FLAG(s) (IS(s) && !eq)
+	if (FLAG("--help")) {
+		help(out);
+		return 0;
+	}
+	if (FLAG("--version")) {
+		fprintf(out, "exitstat %s (kvm-exitstat, CPUID ABI version %d)\n",
+			ES_VERSION, ES_ABI_VERSION);
+		return 0;
+	}
+	if (FLAG("--json"))
+		return set_format(o, F_JSON, err);
+	if (FLAG("--csv"))
+		return set_format(o, F_CSV, err);
+	if (FLAG("--prom"))
+		return set_format(o, F_PROM, err);
+	if (FLAG("--line"))
+		return set_format(o, F_LINE, err);
+	if (FLAG("--raw") || FLAG("--all") || FLAG("--verbose") || FLAG("--host") ||
+	    FLAG("--vcpus") || FLAG("--no-header") || FLAG("--timestamps")) {
+		o->raw |= IS("--raw");
+		o->all |= IS("--all");
+		o->verbose |= IS("--verbose");
+		o->host |= IS("--host");
+		o->vcpus |= IS("--vcpus");
+		o->no_header |= IS("--no-header");
+		o->stamps |= IS("--timestamps");
+		return -1;
+	}
+	if (!IS("-e") && !IS("--reasons") && !IS("--sort") && !IS("--top") && !IS("-o") &&
+	    !IS("--output") && !IS("-p") && !IS("--pid") && !IS("--debugfs") && !IS("--tsc-khz"))
+		return bad(err, eq ? "unknown option, or one that takes no value:" : "unknown option", a);
+	v = value(argc, argv, i, eq, err);
+	if (!v)
+		return 1;
+	if (IS("-e") || IS("--reasons"))
+		return split_reasons(o, v, err);
+	if (IS("-o") || IS("--output")) {
+		o->output = v;
+		return *v ? -1 : bad(err, "empty FILE for -o", NULL);
+	}
+	if (IS("--debugfs")) {
+		o->debugfs = v;
+		return -1;
+	}
+	if (IS("--top"))
+		return u32_opt(v, &o->top, true, "invalid --top (a number):", err);
+	if (IS("--tsc-khz"))
+		return u32_opt(v, &o->tsc_khz, false, "invalid --tsc-khz (kHz, at least 1):", err);
+	if (IS("-p") || IS("--pid")) {
+		if (u32_opt(v, &o->pid, false, "invalid PID:", err) >= 0 || o->pid > INT32_MAX)
+			return o->pid > INT32_MAX ? bad(err, "invalid PID:", v) : 1;
+		return -1;
+	}
+	for (k = 0; k < sizeof(sorts) / sizeof(sorts[0]); k++) {
+		if (!strcmp(v, sorts[k])) {
+			o->sort = k;
+			return -1;
+		}
+	}
+	return bad(err, "--sort takes exits, cycles or reason, not", v);
+#undef IS
+#undef FLAG
+}
+
+/* Rules between options; -1: go on, else the exit status. */
+static int check_args(struct opts *o, FILE *err)
+{
+	bool host_only = o->pid || o->vcpus || o->debugfs;
+
+	if (o->raw) {
+		if (o->cmd || o->format != F_DEFAULT || o->all || o->host || o->nreasons ||
+		    o->output || o->no_header || o->stamps || host_only)
+			return bad(err, "--raw takes no other options", NULL);
+		if (o->npos < 1 || o->npos > 2)
+			return bad(err, "--raw takes LEAF [SUBLEAF]", NULL);
+		if (es_parse_u32(o->pos[0], &o->leaf))
+			return bad(err, "invalid LEAF (decimal or 0x hex, 32 bits):", o->pos[0]);
+		if (o->npos == 2 && es_parse_u32(o->pos[1], &o->subleaf))
+			return bad(err, "invalid SUBLEAF (decimal or 0x hex, 32 bits):", o->pos[1]);
+		return -1;
+	}
+	if (host_only && !o->host)
+		return bad(err, "-p, --vcpus and --debugfs go with --host", NULL);
+	if (o->host && o->cmd)
+		return bad(err, "--host and -- COMMAND exclude each other", NULL);
+	if (o->host && o->all)
+		return bad(err, "--host lists the reasons that have exits; -a is for the guest", NULL);
+	if (o->npos > 2)
+		return bad(err, "too many arguments", NULL);
+	if (o->cmd && o->npos)
+		return bad(err, "INTERVAL and -- COMMAND exclude each other", NULL);
+	if (o->format == F_PROM && (o->cmd || o->npos))
+		return bad(err, "--prom writes counters since the start: no INTERVAL or -- COMMAND", NULL);
+	if (o->npos >= 1 && (es_parse_u32(o->pos[0], &o->interval) || !o->interval))
+		return bad(err, "invalid INTERVAL (whole seconds, at least 1):", o->pos[0]);
+	if (o->npos == 2 && (es_parse_u32(o->pos[1], &o->count) || !o->count))
+		return bad(err, "invalid COUNT (at least 1):", o->pos[1]);
+	if (!o->npos)
+		o->count = 1;
+	if (o->format == F_DEFAULT)
+		o->format = o->host && !o->pid ? F_LINE : F_TABLE;
+	return -1;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o, FILE *out, FILE *err)
+{
+	int i, rc;
+	char *a;
+
+	o->format = F_DEFAULT;
+	o->top = 3;
+	for (i = 1; i < argc; i++) {
+		a = argv[i];
+		if (!strcmp(a, "--")) {
+			o->cmd = argv + i + 1;
+			if (!*o->cmd)
+				return bad(err, "no COMMAND after --", NULL);
+			break;
+		}
+		if (a[0] != '-' || !a[1]) {
+			if (o->npos == 3)
+				return bad(err, "too many arguments", NULL);
+			o->pos[o->npos++] = a;
+		} else if (a[1] == '-' || !strcmp(a, "-e") || !strcmp(a, "-o") || !strcmp(a, "-p")) {
+			rc = parse_long(argc, argv, &i, o, out, err);
+			if (rc >= 0)
+				return rc;
+		} else if (strspn(a + 1, "avn1thV") != strlen(a + 1)) {
+			return bad(err, "unknown option", a);
+		} else if (strpbrk(a + 1, "hV")) {
+			argv[i] = strchr(a, 'h') ? "--help" : "--version";
+			return parse_long(argc, argv, &i, o, out, err);
+		} else {
+			o->all |= strchr(a, 'a') != NULL;
+			o->verbose |= strchr(a, 'v') != NULL;
+			o->no_header |= strchr(a, 'n') != NULL;
+			o->stamps |= strchr(a, 't') != NULL;
+			if (strchr(a, '1') && (rc = set_format(o, F_LINE, err)) >= 0)
+				return rc;
+		}
+	}
+	return check_args(o, err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Running: a source gives snapshots and reports, the formats print them */
+
+struct run {
+	const struct opts *o;
+	FILE *out, *err;
+	const char *outname;
+	bool write_failed;
+	struct es_select sel;
+	uint32_t only[MAX_REASONS];
+	double start;			/* block 0's monotonic clock */
+	/* the guest */
+	struct es_cpu cpu;
+	struct es_info info;
+	struct es_snap snap[2];
+	/* the host */
+	const char *root;
+	struct es_host host[2];
+	/* the source: read into slot 0 or 1; reports from slot a (-1: none) to b */
+	int (*read)(struct run *r, int slot);
+	int (*reports)(struct run *r, int a, int b, struct es_report **reps, unsigned int *n);
+};
+
+static int nomem(struct run *r)
+{
+	fprintf(r->err, "exitstat: out of memory\n");
+	return 2;
+}
+
+/* Flush and check f: 0, or 1 after one message. */
+static int check_write(struct run *r, FILE *f, const char *name)
+{
+	int e;
+
+	errno = 0;
+	if (!fflush(f) && !ferror(f))
+		return 0;
+	e = errno;
+	if (!r->write_failed && f != r->err)
+		fprintf(r->err, "exitstat: cannot write to %s: %s\n", name,
+			e ? strerror(e) : "write error");
+	r->write_failed = true;
+	return 1;
+}
+
+static int guest_read(struct run *r, int slot)
+{
+	es_snap_free(&r->snap[slot]);
+	return es_snap_read(&r->cpu, &r->info, &r->snap[slot]) ? nomem(r) : 0;
+}
+
+static int guest_reports(struct run *r, int a, int b, struct es_report **reps, unsigned int *n)
+{
+	*reps = malloc(sizeof(**reps));
+	if (!*reps || es_report(&r->info, a < 0 ? NULL : &r->snap[a], &r->snap[b],
+				&r->sel, *reps)) {
+		free(*reps);
+		return nomem(r);
+	}
+	*n = 1;
+	return 0;
+}
+
+static int host_read(struct run *r, int slot)
+{
+	struct es_host *h = &r->host[slot];
+	unsigned int i;
+
+	es_host_free(h);
+	if (es_host_read(r->root, r->o->pid, r->o->vcpus, h, r->err))
+		return 2;
+	for (i = 0; i < h->nvms; i++) {
+		h->vms[i].info.tsc_khz = r->info.tsc_khz;
+		h->vms[i].info.tsc_source = r->info.tsc_source;
+	}
+	return 0;
+}
+
+static const struct es_vm *find_vm(const struct es_host *h, const char *dir)
+{
+	unsigned int i;
+
+	for (i = 0; h && i < h->nvms; i++)
+		if (!strcmp(h->vms[i].dir, dir))
+			return &h->vms[i];
+	return NULL;
+}
+
+static const struct es_snap *find_vcpu(const struct es_vm *vm, int id)
+{
+	unsigned int i;
+
+	for (i = 0; vm && i < vm->nvcpus; i++)
+		if (vm->vcpu_ids[i] == id)
+			return &vm->vcpus[i];
+	return NULL;
+}
+
+/* Per VM, and per vCPU with --vcpus (only those in --prom: no double count). */
+static int host_reports(struct run *r, int a, int b, struct es_report **reps, unsigned int *n)
+{
+	const struct es_host *hb = &r->host[b];
+	const struct es_vm *vm, *old;
+	bool whole = !r->o->vcpus || r->o->format != F_PROM;
+	unsigned int i, j, max = 0;
+	struct es_report *rep;
+	int k;
+
+	for (i = 0; i < hb->nvms; i++)
+		max += whole + (r->o->vcpus ? hb->vms[i].nvcpus : 0);
+	*n = 0;
+	*reps = calloc(max ? max : 1, sizeof(**reps));
+	if (!*reps)
+		return nomem(r);
+	for (i = 0; i < hb->nvms; i++) {
+		vm = &hb->vms[i];
+		old = find_vm(a < 0 ? NULL : &r->host[a], vm->dir);
+		for (k = whole ? -1 : 0; k < (r->o->vcpus ? (int)vm->nvcpus : 0); k++) {
+			rep = &(*reps)[*n];
+			if (es_report(&vm->info, k < 0 ? (old ? &old->snap : NULL) :
+				      find_vcpu(old, vm->vcpu_ids[k]),
+				      k < 0 ? &vm->snap : &vm->vcpus[k], &r->sel, rep))
+				goto fail;
+			rep->pid = vm->pid;
+			rep->vm = vm->name;
+			rep->nvcpus = vm->nvcpus;
+			rep->vcpu = k < 0 ? -1 : vm->vcpu_ids[k];
+			++*n;
+		}
+	}
+	return 0;
+fail:
+	for (j = 0; j < *n; j++)
+		es_report_free(&(*reps)[j]);
+	free(*reps);
+	return nomem(r);
+}
+
+static void title(char *buf, size_t len, const struct run *r, const struct es_report *rep,
+		  const char *cmd)
+{
+	if (cmd)
+		snprintf(buf, len, "VM exits while '%s' ran", cmd);
+	else if (rep->delta)
+		snprintf(buf, len, "VM exits in the last %.2f s (elapsed %.2f s)",
+			 rep->interval, rep->elapsed);
+	else
+		snprintf(buf, len, "VM exits since %s",
+			 !r->o->host && r->info.global ? "kvm was loaded" : "the VM started");
+}
+
+/* Print one block's reports in the chosen format; 0, or 1 on a write error. */
+static int emit(struct run *r, FILE *f, const char *fname, struct es_report *reps,
+		unsigned int n, unsigned int block, const char *cmd)
+{
+	const struct opts *o = r->o;
+	struct es_fmt fmt = {
+		.verbose = o->verbose, .header = !o->no_header, .stamps = o->stamps,
+		.rates = o->interval != 0, .top = o->top,
+	};
+	struct es_report none = { .info = &r->info, .pid = 1 };
+	char t[256];
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		reps[i].block = block;
+		reps[i].elapsed = reps[i].snap->t.mono - r->start;
+	}
+	if (o->format == F_PROM) {
+		es_print_prom(f, reps, n);
+	} else if (o->format == F_LINE && fmt.header && (!block || o->host)) {
+		if (block)
+			fputc('\n', f);
+		es_print_line_header(f, n ? &reps[0] : &none, &fmt);
+	}
+	for (i = 0; i < n && o->format != F_PROM; i++) {
+		if (o->format == F_JSON) {
+			es_print_json(f, &reps[i]);
+		} else if (o->format == F_CSV) {
+			es_print_csv(f, &reps[i], fmt.header && !block && !i);
+		} else if (o->format == F_LINE) {
+			es_print_line(f, &reps[i], &fmt);
+		} else {
+			if (block || i)
+				fputc('\n', f);
+			title(t, sizeof(t), r, &reps[i], cmd);
+			fmt.title = t;
+			es_print_table(f, &reps[i], &fmt);
+		}
+	}
+	return check_write(r, f, fname);
+}
+
+/* Report slot a (-1: since the start) to b; 0, 1 or 2. */
+static int report(struct run *r, FILE *f, const char *fname, int a, int b,
+		  unsigned int block, const char *cmd)
+{
+	struct es_report *reps;
+	unsigned int n, i;
+	int rc;
+
+	rc = r->reports(r, a, b, &reps, &n);
+	if (rc)
+		return rc;
+	rc = emit(r, f, fname, reps, n, block, cmd);
+	for (i = 0; i < n; i++)
+		es_report_free(&reps[i]);
+	free(reps);
+	return rc;
+}
+
+static int run_intervals(struct run *r)
+{
+	const struct opts *o = r->o;
+	struct es_clock now;
+	unsigned int block;
+	int rc;
+
+	es_hooks.clock(&now);
+	r->start = now.mono;
+	rc = r->read(r, 0);
+	if (!rc)
+		rc = report(r, r->out, r->outname, -1, 0, 0, NULL);
+	for (block = 1; !rc && (!o->count || block < o->count); block++) {
+		es_hooks.sleep(o->interval);
+		rc = r->read(r, block % 2);
+		if (!rc)
+			rc = report(r, r->out, r->outname, (block - 1) % 2, block % 2, block, NULL);
+	}
+	return rc;
+}
+
+static int run_command(struct run *r)
+{
+	const struct opts *o = r->o;
+	char cmdline[100];
+	size_t n;
+	int i, st, rc;
+
+	if (!es_hooks.run) {
+		fprintf(r->err, "exitstat: cannot run commands here\n");
+		return 127;
+	}
+	rc = r->read(r, 0);
+	if (rc)
+		return rc;
+	r->start = r->snap[0].t.mono;
+	fflush(r->out);
+	fflush(r->err);
+	st = es_hooks.run(o->cmd, r->err);
+	if (st < 0)
+		return 127;
+	if (r->read(r, 1))
+		return st;
+	cmdline[0] = 0;
+	for (i = 0, n = 0; o->cmd[i] && n < sizeof(cmdline); i++)
+		n += snprintf(cmdline + n, sizeof(cmdline) - n, "%s%s", i ? " " : "", o->cmd[i]);
+	if (n >= sizeof(cmdline))
+		strcpy(cmdline + sizeof(cmdline) - 4, "...");
+	/* the report: to -o FILE, else to stderr, away from the command's stdout */
+	rc = report(r, o->output ? r->out : r->err, o->output ? r->outname : "standard error",
+		    0, 1, 0, cmdline);
+	return rc ? rc : st;
+}
+
+/* -e's names and numbers for this ISA (or, on the host, the files' names). */
+static int resolve_reasons(struct run *r, unsigned int isa)
+{
+	const struct es_host *h = &r->host[0];
+	unsigned int i, v, k;
+	uint32_t reason;
+
+	for (i = 0; i < r->o->nreasons; i++) {
+		const char *s = r->o->reasons[i];
+		bool found = !es_reason_lookup(isa, s, &reason);
+
+		for (v = 0; !found && v < h->nvms; v++)
+			for (k = 0; !found && k < h->vms[v].snap.n; k++)
+				if (h->vms[v].snap.names[k] && es_name_eq(s, h->vms[v].snap.names[k])) {
+					reason = k;
+					found = true;
+				}
+		if (!found && !(r->o->host && !h->nvms)) {
+			fprintf(r->err, "exitstat: unknown exit reason '%s' for %s: a name as exitstat prints it, or a number\n",
+				s, es_isa_name(isa));
+			return 2;
+		}
+		if (found)
+			r->only[r->sel.nonly++] = reason;
+	}
+	if (r->o->nreasons && !r->sel.nonly)
+		r->only[r->sel.nonly++] = UINT32_MAX;	/* none matches */
+	return 0;
+}
+
+static int run_guest(struct run *r)
+{
+	const struct opts *o = r->o;
+	uint32_t regs[4];
+	int rc;
+
+	if (o->raw) {
+		es_cpuid(&r->cpu, o->leaf, o->subleaf, regs);
+		fprintf(r->out, "   0x%08" PRIx32 " 0x%02" PRIx32 ": eax=0x%08" PRIx32
+			" ebx=0x%08" PRIx32 " ecx=0x%08" PRIx32 " edx=0x%08" PRIx32 "\n",
+			o->leaf, o->subleaf, regs[0], regs[1], regs[2], regs[3]);
+		return 0;
+	}
+	rc = es_detect(&r->cpu, &r->info, r->err);
+	if (rc)
+		return rc;
+	if (o->tsc_khz) {
+		r->info.tsc_khz = o->tsc_khz;
+		r->info.tsc_source = "--tsc-khz";
+	}
+	rc = resolve_reasons(r, r->info.isa);
+	if (rc)
+		return rc;
+	r->read = guest_read;
+	r->reports = guest_reports;
+	return o->cmd ? run_command(r) : run_intervals(r);
+}
+
+static int run_host(struct run *r)
+{
+	int rc;
+
+	r->root = r->o->debugfs ? r->o->debugfs : ES_DEBUGFS;
+	r->info.tsc_khz = r->o->tsc_khz ? r->o->tsc_khz : es_hooks.host_tsc_khz();
+	r->info.tsc_source = r->o->tsc_khz ? "--tsc-khz" : "perf's TSC clock";
+	r->read = host_read;
+	r->reports = host_reports;
+	if (r->o->nreasons) {
+		/* the ISA and the names come with the files */
+		rc = host_read(r, 0);
+		if (!rc)
+			rc = resolve_reasons(r, r->host[0].nvms ? r->host[0].vms[0].info.isa : ES_ISA_VMX);
+		if (rc)
+			return rc;
+	}
+	return run_intervals(r);
+}
+
+int exitstat_main(int argc, char **argv, const struct es_backend *be, FILE *out, FILE *err)
+{
+	struct opts o = { 0 };
+	struct run r = { .o = &o, .out = out, .err = err, .outname = "standard output" };
+	int rc;
+
+	rc = parse_args(argc, argv, &o, out, err);
+	if (rc < 0) {
+		r.cpu.be = be;
+		r.sel = (struct es_select){ o.all, o.sort, r.only, 0 };
+		if (o.output) {
+			r.out = fopen(o.output, "w");
+			r.outname = o.output;
+			if (!r.out) {
+				fprintf(err, "exitstat: cannot open %s: %s\n", o.output, strerror(errno));
+				return 1;
+			}
+		}
+		rc = o.host ? run_host(&r) : run_guest(&r);
+		es_snap_free(&r.snap[0]);
+		es_snap_free(&r.snap[1]);
+		es_host_free(&r.host[0]);
+		es_host_free(&r.host[1]);
+	}
+	if (check_write(&r, r.out, r.outname))
+		rc = 1;
+	if (r.out != out && fclose(r.out) && !r.write_failed) {
+		fprintf(err, "exitstat: cannot write to %s: %s\n", r.outname, strerror(errno));
+		rc = 1;
+	}
+	return r.write_failed ? 1 : rc;
+}

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * exitstat's CSV: a row per reason and a total row per report; the columns
+ * after the first five say which block, whose, and since when.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <inttypes.h>
+#include <string.h>
+
+#include "exitstat.h"
+
+static void csv_str(FILE *f, const char *s)
+{
+	if (!strpbrk(s, ",\"\r\n")) {
+		fputs(s, f);
+		return;
+	}
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* Everything after block,reason,name,exits,cycles. */
+static void csv_tail(FILE *f, const struct es_report *rep)
+{
+	fprintf(f, ",%s,%.3f,", rep->delta ? "delta" : "cumulative", rep->time);
+	if (rep->delta)
+		fprintf(f, "%.3f", rep->interval);
+	if (!rep->pid) {
+		fprintf(f, ",%" PRIu64 ",%" PRIu64 "\n", rep->own_exits, rep->own_cycles);
+		return;
+	}
+	fprintf(f, ",%d,", rep->pid);
+	csv_str(f, rep->vm);
+	if (rep->vcpu >= 0)
+		fprintf(f, ",%d", rep->vcpu);
+	fputs(rep->vcpu >= 0 ? "\n" : ",\n", f);
+}
+
+void es_print_csv(FILE *f, const struct es_report *rep, bool header)
+{
+	unsigned int i;
+
+	if (header)
+		fprintf(f, "block,reason,name,exits,cycles,kind,time,interval,%s\n",
+			rep->pid ? "pid,vm,vcpu" : "own_exits,own_cycles");
+	for (i = 0; i < rep->nrows; i++) {
+		fprintf(f, "%u,%" PRIu32 ",", rep->block, rep->rows[i].reason);
+		csv_str(f, rep->rows[i].name);
+		fprintf(f, ",%" PRIu64 ",%" PRIu64, rep->rows[i].exits, rep->rows[i].cycles);
+		csv_tail(f, rep);
+	}
+	fprintf(f, "%u,,total,%" PRIu64 ",%" PRIu64, rep->block,
+		rep->total_exits, rep->total_cycles);
+	csv_tail(f, rep);
+}

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * exitstat's JSON: one object per report, on one line.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <inttypes.h>
+
+#include "exitstat.h"
+
+void es_print_json(FILE *f, const struct es_report *rep)
+{
+	const struct es_info *info = rep->info;
+	unsigned int i;
+
+	fprintf(f, "{\"isa\":\"%s\",\"scope\":\"%s\",\"total_exits\":%" PRIu64
+		",\"total_cycles\":%" PRIu64 ",\"own_cpuid_exits_excluded\":%" PRIu64
+		",\"own_cpuid_cycles_excluded\":%" PRIu64 ",\"block\":%u,\"kind\":\"%s\""
+		",\"time\":%.3f,\"interval\":", info->isa == ES_ISA_VMX ? "vmx" : "svm",
+		rep->pid ? (rep->vcpu < 0 ? "vm" : "vcpu") : info->global ? "global" : "vm",
+		rep->total_exits, rep->total_cycles, rep->own_exits, rep->own_cycles,
+		rep->block, rep->delta ? "delta" : "cumulative", rep->time);
+	if (rep->delta)
+		fprintf(f, "%.3f", rep->interval);
+	else
+		fputs("null", f);
+	if (info->tsc_khz)
+		fprintf(f, ",\"tsc_khz\":%" PRIu32 ",\"total_seconds\":%.9f", info->tsc_khz,
+			es_seconds(info, rep->total_cycles));
+	else
+		fputs(",\"tsc_khz\":null", f);
+	if (rep->pid) {
+		fprintf(f, ",\"pid\":%d,\"vm\":", rep->pid);
+		es_print_escaped(f, rep->vm, "json");
+		if (rep->vcpu >= 0)
+			fprintf(f, ",\"vcpu\":%d", rep->vcpu);
+		else
+			fprintf(f, ",\"vcpu\":null,\"vcpus\":%u", rep->nvcpus);
+	}
+	fputs(",\"reasons\":[", f);
+	for (i = 0; i < rep->nrows; i++) {
+		fprintf(f, "%s{\"reason\":%" PRIu32 ",\"name\":", i ? "," : "",
+			rep->rows[i].reason);
+		es_print_escaped(f, rep->rows[i].name, "json");
+		fprintf(f, ",\"exits\":%" PRIu64 ",\"cycles\":%" PRIu64 "}",
+			rep->rows[i].exits, rep->rows[i].cycles);
+	}
+	fputs("]}\n", f);
+}

@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * exitstat's table: one report, a row per exit reason and a total.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <inttypes.h>
+#include <string.h>
+
+#include "exitstat.h"
+
+static void pct(char *buf, size_t len, uint64_t part, uint64_t whole)
+{
+	if (whole)
+		snprintf(buf, len, "%.2f", 100.0 * part / whole);
+	else
+		snprintf(buf, len, "-");
+}
+
+struct cols {
+	int w;				/* the name column */
+	bool rates, times;		/* exits/s, us/exit */
+};
+
+static void print_row(FILE *f, const struct cols *c, const struct es_report *rep,
+		      const char *reason, const char *name, uint64_t exits, uint64_t cycles)
+{
+	char pe[24] = "-", px[32], pc[32], rate[32] = "-", us[32] = "-";
+
+	if (exits)
+		snprintf(pe, sizeof(pe), "%" PRIu64, cycles / exits);
+	if (exits && c->times)
+		snprintf(us, sizeof(us), "%.2f", es_seconds(rep->info, cycles) * 1e6 / exits);
+	if (rep->delta && rep->interval > 0)
+		snprintf(rate, sizeof(rate), "%.1f", exits / rep->interval);
+	pct(px, sizeof(px), exits, rep->total_exits);
+	pct(pc, sizeof(pc), cycles, rep->total_cycles);
+	fprintf(f, "%6s  %-*s %12" PRIu64, reason, c->w, name, exits);
+	if (c->rates)
+		fprintf(f, " %10s", rate);
+	fprintf(f, " %16" PRIu64 " %12s", cycles, pe);
+	if (c->times)
+		fprintf(f, " %9s", us);
+	fprintf(f, " %7s %7s\n", px, pc);
+}
+
+/* "4 of the 78 reasons 0..77 are undefined: 35, 38, 42, 71" */
+static void print_undefined(FILE *f, const struct es_report *rep)
+{
+	const struct es_snap *s = rep->snap;
+	unsigned int i, j, n = 0, isa = rep->info->isa;
+	char a[16], b[16];
+	const char *sep = ": ";
+
+	for (i = 0; i < s->n; i++)
+		n += s->undef[i];
+	es_reason_str(a, sizeof(a), isa, 0);
+	es_reason_str(b, sizeof(b), isa, s->n - 1);
+	fprintf(f, "%u of the %u reasons %s..%s are undefined", n, s->n, a, b);
+	for (i = 0; i < s->n; i = j) {
+		for (j = i + 1; s->undef[i] && j < s->n && s->undef[j]; j++)
+			;
+		if (!s->undef[i])
+			continue;
+		es_reason_str(a, sizeof(a), isa, i);
+		es_reason_str(b, sizeof(b), isa, j - 1);
+		fprintf(f, j - 1 > i ? "%s%s-%s" : "%s%s", sep, a, b);
+		sep = ", ";
+	}
+	fprintf(f, "\n");
+}
+
+/* Whose exits: "all vCPUs of this VM", "vCPU 1 of VM web (pid 42)"... */
+static void print_scope(FILE *f, const struct es_report *rep)
+{
+	if (!rep->pid)
+		fputs(rep->info->global ? "all VMs on the host" : "all vCPUs of this VM", f);
+	else if (rep->vcpu < 0)
+		fprintf(f, "all vCPUs of VM %s (pid %d, %u vCPU%s)", rep->vm, rep->pid,
+			rep->nvcpus, rep->nvcpus == 1 ? "" : "s");
+	else
+		fprintf(f, "vCPU %d of VM %s (pid %d)", rep->vcpu, rep->vm, rep->pid);
+}
+
+void es_print_table(FILE *f, const struct es_report *rep, const struct es_fmt *fmt)
+{
+	const struct es_info *info = rep->info;
+	struct cols c = { 4, fmt->rates, info->tsc_khz != 0 };
+	unsigned int i;
+	char r[16], stamp[64];
+
+	for (i = 0; i < rep->nrows; i++)
+		if ((int)strlen(rep->rows[i].name) > c.w)
+			c.w = strlen(rep->rows[i].name);
+	if (fmt->verbose && !rep->pid) {
+		es_reason_str(r, sizeof(r), info->isa, info->max_reason);
+		fprintf(f, "leaf 0x%x: ABI version %u, %s exit reasons up to %s, scope %s\n",
+			ES_LEAF_INFO, info->version, es_isa_name(info->isa), r,
+			info->global ? "global" : "vm");
+	}
+	if (fmt->header) {
+		fprintf(f, "%s, ", fmt->title);
+		print_scope(f, rep);
+		fprintf(f, " (%s)", es_isa_name(info->isa));
+		if (fmt->stamps) {
+			es_stamp(stamp, sizeof(stamp), rep->time, true);
+			fprintf(f, ", %s", stamp);
+		}
+		fprintf(f, "\n%6s  %-*s %12s", "reason", c.w, "name", "exits");
+		if (c.rates)
+			fprintf(f, " %10s", "exits/s");
+		fprintf(f, " %16s %12s", "cycles", "cycles/exit");
+		if (c.times)
+			fprintf(f, " %9s", "us/exit");
+		fprintf(f, " %7s %7s\n", "%exits", "%cycles");
+	}
+	for (i = 0; i < rep->nrows; i++) {
+		es_reason_str(r, sizeof(r), info->isa, rep->rows[i].reason);
+		print_row(f, &c, rep, r, rep->rows[i].name, rep->rows[i].exits, rep->rows[i].cycles);
+	}
+	print_row(f, &c, rep, "", "total", rep->total_exits, rep->total_cycles);
+	if (!rep->pid)
+		fprintf(f, "Excluded: exitstat's own %" PRIu64 " CPUID exits (about %" PRIu64 " cycles).\n",
+			rep->own_exits, rep->own_cycles);
+	if (c.times)
+		fprintf(f, "Times at the host's TSC rate, %" PRIu32 " kHz (from %s).\n",
+			info->tsc_khz, info->tsc_source);
+	if (fmt->verbose && !rep->pid)
+		print_undefined(f, rep);
+}

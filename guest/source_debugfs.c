@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * exitstat, the host's source: the patched KVM's debugfs files
+ *
+ *   <root>/<pid>-<fd>/exit_stats		the whole VM
+ *   <root>/<pid>-<fd>/vcpu<N>/exit_stats	one vCPU (--vcpus)
+ *
+ * both in the same format:
+ *
+ *   # vmx exit reason, exits, cycles, name	(or svm)
+ *   <reason> <exits> <cycles> <name>		per reason with exits
+ *   other <exits> <cycles>			exits without a reason, if any
+ *   total <exits> <cycles>
+ *
+ * and the VMs' names from /proc/<pid>/cmdline (QEMU's -name) or comm.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "exitstat.h"
+
+#define MAX_FILE	(4 << 20)
+#define NO_FILE		(-1)		/* read_stats(), read_vm(): skip it */
+
+/* ------------------------------------------------------------------ */
+/* One file */
+
+struct entry {
+	uint32_t reason;
+	uint64_t exits, cycles;
+	const char *name;
+	size_t namelen;
+};
+
+/* A decimal number and the one space or newline after it; NULL if none. */
+static const char *parse_num(const char *p, const char *end, uint64_t *v)
+{
+	const char *start = p;
+
+	*v = 0;
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (*v > (UINT64_MAX - (*p - '0')) / 10)
+			return NULL;
+		*v = *v * 10 + (*p - '0');
+	}
+	if (p == start || p == end || (*p != ' ' && *p != '\n'))
+		return NULL;
+	return p;
+}
+
+static bool add(uint64_t *sum, uint64_t v)
+{
+	if (*sum > UINT64_MAX - v)
+		return false;
+	*sum += v;
+	return true;
+}
+
+#define BAD(...) do { snprintf(why, whylen, __VA_ARGS__); goto out; } while (0)
+
+int es_host_parse(const char *text, size_t len, struct es_info *info,
+		  struct es_snap *s, char *why, size_t whylen)
+{
+	const char *p = text, *end = text + len, *eol, *q;
+	struct entry *e = NULL;
+	uint8_t *seen = NULL;
+	uint64_t sum_exits = 0, sum_cycles = 0, total[2], other[2] = { 0, 0 }, r;
+	unsigned int ne = 0, line = 1, isa, i, n = 0;
+	bool has_other = false, has_total = false;
+	int rc = -1;
+
+	memset(s, 0, sizeof(*s));
+	if (memchr(text, 0, len))
+		BAD("a NUL byte");
+	if (!len || text[len - 1] != '\n')
+		BAD(len ? "no newline at the end: cut short" : "empty");
+	eol = memchr(p, '\n', end - p);
+	if (eol - p >= 20 && !strncasecmp(p, "# vmx exit reason", 17))
+		isa = ES_ISA_VMX;
+	else if (eol - p >= 20 && !strncasecmp(p, "# svm exit reason", 17))
+		isa = ES_ISA_SVM;
+	else
+		BAD("line 1: not \"# vmx exit reason...\" or \"# svm exit reason...\"");
+	e = calloc(len / 8 + 1, sizeof(*e));	/* a line is at least "1 1 1 x\n" */
+	if (!e || !(seen = calloc(0x10000 / 8, 1)))
+		BAD("out of memory");
+	for (p = eol + 1; p < end; p = eol + 1) {
+		line++;
+		eol = memchr(p, '\n', end - p);
+		if (has_total)
+			BAD("line %u: after the total", line);
+		if (!strncmp(p, "other ", 6) || !strncmp(p, "total ", 6)) {
+			bool tot = p[0] == 't';
+			uint64_t *v = tot ? total : other;
+
+			if (has_other && !tot)
+				BAD("line %u: a second \"other\" line", line);
+			if (!(q = parse_num(p + 6, end, &v[0])) || *q != ' ' ||
+			    !(q = parse_num(q + 1, end, &v[1])) || q != eol)
+				BAD("line %u: not \"%s EXITS CYCLES\"", line, tot ? "total" : "other");
+			has_total |= tot;
+			has_other |= !tot;
+			continue;
+		}
+		if (!(q = parse_num(p, end, &r)) || *q != ' ' ||
+		    !(q = parse_num(q + 1, end, &e[ne].exits)) || *q != ' ' ||
+		    !(q = parse_num(q + 1, end, &e[ne].cycles)) || *q != ' ' || q + 1 == eol)
+			BAD("line %u: not \"REASON EXITS CYCLES NAME\"", line);
+		if (r > 0xffff)
+			BAD("line %u: reason %llu is past 0xffff", line, (unsigned long long)r);
+		if (seen[r / 8] & 1 << r % 8)
+			BAD("line %u: reason %llu a second time", line, (unsigned long long)r);
+		seen[r / 8] |= 1 << r % 8;
+		e[ne].reason = r;
+		e[ne].name = q + 1;
+		e[ne].namelen = eol - q - 1;
+		if (!add(&sum_exits, e[ne].exits) || !add(&sum_cycles, e[ne].cycles))
+			BAD("line %u: the sum passes 2^64", line);
+		if (r >= n)
+			n = r + 1;
+		ne++;
+	}
+	if (!has_total)
+		BAD("no \"total\" line: cut short");
+	if (!add(&sum_exits, other[0]) || !add(&sum_cycles, other[1]) ||
+	    sum_exits != total[0] || sum_cycles != total[1])
+		BAD("the lines do not add up to the total");
+	es_info_isa(info, isa);
+	if (n <= info->cpuid_reason)
+		n = info->cpuid_reason + 1;
+	info->max_reason = n - 1;
+	if (es_snap_alloc(s, n, true))
+		BAD("out of memory");
+	for (i = 0; i < ne; i++) {
+		char *name;
+
+		s->exits[e[i].reason] = e[i].exits;
+		s->cycles[e[i].reason] = e[i].cycles;
+		if (e[i].namelen == 1 && e[i].name[0] == '-')
+			continue;	/* the kernel knows no name */
+		name = strndup(e[i].name, e[i].namelen);
+		if (!name)
+			BAD("out of memory");
+		for (q = name; *q; q++)
+			if (!isprint((unsigned char)*q))
+				name[q - name] = '?';
+		s->names[e[i].reason] = name;
+	}
+	s->head.cpuid_exits.v = s->exits[info->cpuid_reason];
+	s->head.cpuid_cycles.v = s->cycles[info->cpuid_reason];
+	s->head.exits.v = total[0];
+	s->head.cycles.v = total[1];
+	s->tail = s->head;
+	rc = 0;
+out:
+	free(e);
+	free(seen);
+	if (rc)
+		es_snap_free(s);
+	return rc;
+}
+
+/* 0, or an errno. */
+static int read_text(const char *path, char **buf, size_t *len)
+{
+	size_t cap = 4096;
+	ssize_t r;
+	int fd, e;
+	char *b = malloc(cap), *nb;
+
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || !b) {
+		e = fd < 0 ? errno : ENOMEM;
+		goto fail;
+	}
+	for (;;) {
+		if (*len == cap) {
+			nb = cap < MAX_FILE ? realloc(b, cap *= 2) : NULL;
+			if (!nb) {
+				e = cap < MAX_FILE ? ENOMEM : EFBIG;
+				goto fail;
+			}
+			b = nb;
+		}
+		r = read(fd, b + *len, cap - *len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			e = errno;
+			goto fail;
+		}
+		if (!r)
+			break;
+		*len += r;
+	}
+	close(fd);
+	*buf = b;
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(b);
+	return e;
+}
+
+/* Read and parse one exit_stats file: 0, NO_FILE, or 2 after a message. */
+static int read_stats(const char *path, struct es_info *info, struct es_snap *s, FILE *err)
+{
+	char *text, why[160];
+	size_t len;
+	int e = read_text(path, &text, &len);
+
+	if (e == ENOENT)
+		return NO_FILE;
+	if (e) {
+		fprintf(err, "exitstat: cannot read %s: %s\n", path, strerror(e));
+		return 2;
+	}
+	e = es_host_parse(text, len, info, s, why, sizeof(why));
+	free(text);
+	if (e) {
+		fprintf(err, "exitstat: %s: malformed: %s\n", path, why);
+		return 2;
+	}
+	es_hooks.clock(&s->t);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Names */
+
+/* QEMU's -name: "NAME[,opt=...]" or "guest=NAME,..." (",," is a comma). */
+bool es_qemu_name(const char *cmdline, size_t len, char *name, size_t namelen)
+{
+	char *buf = malloc(len + 1), *p, *end, *v = NULL;
+	bool found = false, first = true, keep;
+	size_t n;
+
+	if (!buf || !namelen) {
+		free(buf);
+		return false;
+	}
+	memcpy(buf, cmdline, len);	/* each argument NUL-terminated, the last too */
+	buf[len] = 0;
+	end = buf + len;
+	for (p = buf; p < end && !v; p += strlen(p) + 1)
+		if (!strcmp(p, "-name") || !strcmp(p, "--name"))
+			v = p + strlen(p) + 1;
+	while (v && v < end && *v && !found) {
+		keep = first && !memchr(v, '=', strcspn(v, ","));
+		if (!strncmp(v, "guest=", 6)) {
+			v += 6;
+			keep = true;
+		}
+		for (n = 0; *v && (*v != ',' || v[1] == ','); v++) {
+			if (*v == ',')
+				v++;
+			if (keep && n + 1 < namelen)
+				name[n++] = isprint((unsigned char)*v) ? *v : '?';
+		}
+		if (*v)
+			v++;
+		first = false;
+		if (keep && n) {
+			name[n] = 0;
+			found = true;
+		}
+	}
+	free(buf);
+	return found;
+}
+
+static void vm_name(struct es_vm *vm)
+{
+	char path[512], *text;
+	size_t len, i;
+
+	snprintf(path, sizeof(path), "%s/%d/cmdline", es_hooks.proc, vm->pid);
+	if (!read_text(path, &text, &len)) {
+		bool found = es_qemu_name(text, len, vm->name, sizeof(vm->name));
+
+		free(text);
+		if (found)
+			return;
+	}
+	snprintf(path, sizeof(path), "%s/%d/comm", es_hooks.proc, vm->pid);
+	snprintf(vm->name, sizeof(vm->name), "?");
+	if (read_text(path, &text, &len))
+		return;
+	for (i = 0; i < len && i + 1 < sizeof(vm->name) && text[i] != '\n'; i++)
+		vm->name[i] = isprint((unsigned char)text[i]) ? text[i] : '?';
+	vm->name[i ? i : 1] = 0;
+	free(text);
+}
+
+/* ------------------------------------------------------------------ */
+/* All VMs */
+
+static int cmp_int(const void *a, const void *b)
+{
+	return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b);
+}
+
+static int cmp_vm(const void *pa, const void *pb)
+{
+	const struct es_vm *a = pa, *b = pb;
+
+	return a->pid != b->pid ? cmp_int(&a->pid, &b->pid) : cmp_int(&a->fd, &b->fd);
+}
+
+/* "<prefix><N>" with nothing else: N, else -1. */
+static int numbered(const char *s, const char *prefix)
+{
+	uint32_t v;
+
+	if (strncmp(s, prefix, strlen(prefix)) || !isdigit((unsigned char)s[strlen(prefix)]) ||
+	    es_parse_u32(s + strlen(prefix), &v) || v > INT32_MAX)
+		return -1;
+	return v;
+}
+
+/* The vcpu<N> directories: their count, or -1 if the VM is gone. */
+static int find_vcpus(const char *root, struct es_vm *vm)
+{
+	char path[512];
+	struct dirent *d;
+	DIR *dir;
+	int id, *ids;
+
+	snprintf(path, sizeof(path), "%s/%s", root, vm->dir);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while ((d = readdir(dir))) {
+		id = numbered(d->d_name, "vcpu");
+		if (id < 0)
+			continue;
+		ids = realloc(vm->vcpu_ids, (vm->nvcpus + 1) * sizeof(*ids));
+		if (!ids)
+			break;
+		vm->vcpu_ids = ids;
+		ids[vm->nvcpus++] = id;
+	}
+	closedir(dir);
+	if (vm->nvcpus)
+		qsort(vm->vcpu_ids, vm->nvcpus, sizeof(int), cmp_int);
+	return vm->nvcpus;
+}
+
+/* One VM's files: 0, NO_FILE (the VM is gone or has no file), or 2. */
+static int read_vm(const char *root, struct es_vm *vm, bool vcpus, FILE *err)
+{
+	char path[512];
+	unsigned int i;
+	struct es_info vinfo;
+	int rc;
+
+	if (find_vcpus(root, vm) < 0)
+		return NO_FILE;
+	snprintf(path, sizeof(path), "%s/%s/exit_stats", root, vm->dir);
+	rc = read_stats(path, &vm->info, &vm->snap, err);
+	if (rc || !vcpus)
+		return rc;
+	vm->vcpus = calloc(vm->nvcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus && vm->nvcpus) {
+		fprintf(err, "exitstat: out of memory\n");
+		return 2;
+	}
+	for (i = 0; i < vm->nvcpus; i++) {
+		snprintf(path, sizeof(path), "%s/%s/vcpu%d/exit_stats", root, vm->dir,
+			 vm->vcpu_ids[i]);
+		rc = read_stats(path, &vinfo, &vm->vcpus[i], err);
+		if (rc == NO_FILE) {
+			fprintf(err, "exitstat: no per-vCPU exit statistics (%s): this KVM does not publish them\n",
+				path);
+			return 2;
+		}
+		if (rc)
+			return rc;
+		if (vinfo.isa != vm->info.isa) {
+			fprintf(err, "exitstat: %s: malformed: a different ISA than the VM's file\n", path);
+			return 2;
+		}
+		if (vinfo.max_reason > vm->info.max_reason)
+			vm->info.max_reason = vinfo.max_reason;
+	}
+	return 0;
+}
+
+static int open_root(const char *root, DIR **dir, FILE *err)
+{
+	*dir = opendir(root);
+	if (*dir)
+		return 0;
+	if (errno == EACCES || errno == EPERM)
+		fprintf(err, "exitstat: cannot read %s: %s: exitstat --host needs root\n",
+			root, strerror(errno));
+	else if (errno == ENOENT)
+		fprintf(err, "exitstat: no %s: KVM is not loaded, or debugfs is not mounted (mount -t debugfs none /sys/kernel/debug)\n",
+			root);
+	else
+		fprintf(err, "exitstat: cannot read %s: %s\n", root, strerror(errno));
+	return 2;
+}
+
+int es_host_read(const char *root, int pid, bool vcpus, struct es_host *h, FILE *err)
+{
+	struct es_vm *vm, *vms;
+	struct dirent *d;
+	unsigned int nogo = 0;
+	char *dash;
+	DIR *dir;
+	int rc = 0, p, fd;
+
+	memset(h, 0, sizeof(*h));
+	es_hooks.clock(&h->t);
+	if (open_root(root, &dir, err))
+		return 2;
+	while (!rc && (d = readdir(dir))) {
+		dash = strchr(d->d_name, '-');
+		if (!dash || strlen(d->d_name) >= sizeof(vm->dir))
+			continue;
+		*dash = 0;
+		p = numbered(d->d_name, "");
+		fd = numbered(dash + 1, "");
+		*dash = '-';
+		if (p <= 0 || fd < 0 || (pid && p != pid))
+			continue;
+		vms = realloc(h->vms, (h->nvms + 1) * sizeof(*vms));
+		if (!vms) {
+			fprintf(err, "exitstat: out of memory\n");
+			rc = 2;
+			break;
+		}
+		h->vms = vms;
+		vm = memset(&vms[h->nvms], 0, sizeof(*vm));
+		memcpy(vm->dir, d->d_name, strlen(d->d_name) + 1);
+		vm->pid = p;
+		vm->fd = fd;
+		h->nvms++;
+		rc = read_vm(root, vm, vcpus, err);
+		if (rc == NO_FILE) {
+			/* gone since readdir(), or no file: either way not listed */
+			nogo += !access(root, F_OK);
+			es_snap_free(&vm->snap);
+			free(vm->vcpu_ids);
+			h->nvms--;
+			rc = 0;
+			continue;
+		}
+		vm_name(vm);
+	}
+	closedir(dir);
+	if (!rc && nogo && !h->nvms) {
+		fprintf(err, "exitstat: no VM in %s has an exit_stats file: no patched KVM, or kvm.exit_stats=0\n",
+			root);
+		rc = 2;
+	}
+	if (!rc && pid && !h->nvms) {
+		fprintf(err, "exitstat: no VM of pid %d in %s\n", pid, root);
+		rc = 2;
+	}
+	if (rc) {
+		es_host_free(h);
+		return rc;
+	}
+	if (h->nvms)
+		qsort(h->vms, h->nvms, sizeof(*h->vms), cmp_vm);
+	return 0;
+}
+
+void es_host_free(struct es_host *h)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < h->nvms; i++) {
+		es_snap_free(&h->vms[i].snap);
+		for (j = 0; h->vms[i].vcpus && j < h->vms[i].nvcpus; j++)
+			es_snap_free(&h->vms[i].vcpus[j]);
+		free(h->vms[i].vcpus);
+		free(h->vms[i].vcpu_ids);
+	}
+	free(h->vms);
+	memset(h, 0, sizeof(*h));
+}
+
+/* ------------------------------------------------------------------ */
+/* The host's TSC rate */
+
+/*
+ * The kernel's own factors for turning TSC cycles into nanoseconds, as
+ * perf publishes them in a perf event's mmap page (time_mult, time_shift;
+ * cap_user_time set only when the TSC is the stable clock):
+ * ns = cycles * time_mult >> time_shift, so kHz = 10^6 << time_shift / time_mult.
+ */
+uint32_t es_perf_tsc_khz(void);
+uint32_t es_perf_tsc_khz(void)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE, .config = PERF_COUNT_SW_DUMMY,
+		.size = sizeof(attr), .exclude_kernel = 1, .exclude_hv = 1,
+	};
+	volatile struct perf_event_mmap_page *pc;
+	long page = sysconf(_SC_PAGESIZE);
+	uint32_t seq, mult = 0, shift = 0;
+	uint64_t cap = 0, khz = 0;
+	int fd;
+
+	fd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	pc = mmap(NULL, page, PROT_READ, MAP_SHARED, fd, 0);
+	if (pc != MAP_FAILED) {
+		do {
+			seq = pc->lock;
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+			cap = pc->cap_user_time;
+			mult = pc->time_mult;
+			shift = pc->time_shift;
+			__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		} while (pc->lock != seq || (seq & 1));
+		munmap((void *)pc, page);
+	}
+	close(fd);
+	if (cap && mult && shift < 32)
+		khz = (1000000ull << shift) / mult;
+	return khz <= UINT32_MAX ? khz : 0;
+}

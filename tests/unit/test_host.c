@@ -1,0 +1,458 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Unit tests of exitstat --host: fake debugfs and /proc trees in a
+ * temporary directory, in the format of the patched KVM's exit_stats files
+ * (guest/source_debugfs.c), driven through exitstat_main() --debugfs DIR.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+static char base[64], root[96], proc[96];
+
+/* Write text to base/rel, making the directories on the way. */
+static void put(const char *rel, const char *text, size_t len)
+{
+	char path[512], *s;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", base, rel);
+	for (s = strchr(path + strlen(base) + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = 0;
+		if (mkdir(path, 0755) && errno != EEXIST)
+			printf("# mkdir %s: %s\n", path, strerror(errno));
+		*s = '/';
+	}
+	f = fopen(path, "w");
+	if (!f || fwrite(text, 1, len, f) != len || fclose(f))
+		printf("# cannot write %s\n", path);
+}
+
+#define PUT(rel, text) put(rel, text, strlen(text))
+#define PUT_BIN(rel, literal) put(rel, literal, sizeof(literal) - 1)	/* with NULs */
+
+static const char vm_a[] =
+	"# vmx exit reason, exits, cycles, name\n"
+	"1 300 600000 EXTERNAL_INTERRUPT\n"
+	"10 100 200000 CPUID\n"
+	"30 50 400000 IO_INSTRUCTION\n"
+	"48 1000 30000000 EPT_VIOLATION\n"
+	"other 2 200\n"
+	"total 1452 31200200\n";
+
+/* Two VMs: web1 (QEMU -name, two vCPUs with files), and one without. */
+static void tree(void)
+{
+	char cmd[128];
+
+	if (*base) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
+		if (system(cmd))
+			printf("# %s failed\n", cmd);
+	}
+	snprintf(base, sizeof(base), "/tmp/test_exitstat_host.XXXXXX");
+	if (!mkdtemp(base))
+		printf("# mkdtemp: %s\n", strerror(errno));
+	snprintf(root, sizeof(root), "%s/kvm", base);
+	snprintf(proc, sizeof(proc), "%s/proc", base);
+	es_hooks.proc = proc;
+	clock_reset();
+	/* KVM's own files in its debugfs directory: not VMs */
+	PUT("kvm/exits", "123\n");
+	PUT("kvm/halt_exits", "4\n");
+	PUT("kvm/4242-11/exit_stats", vm_a);
+	PUT("kvm/4242-11/vcpu0/exit_stats",
+	    "# vmx exit reason, exits, cycles, name\n"
+	    "1 200 400000 EXTERNAL_INTERRUPT\n"
+	    "10 60 120000 CPUID\n"
+	    "48 700 20000000 EPT_VIOLATION\n"
+	    "total 960 20520000\n");
+	PUT("kvm/4242-11/vcpu1/exit_stats",
+	    "# vmx exit reason, exits, cycles, name\n"
+	    "1 100 200000 EXTERNAL_INTERRUPT\n"
+	    "10 40 80000 CPUID\n"
+	    "30 50 400000 IO_INSTRUCTION\n"
+	    "48 300 10000000 EPT_VIOLATION\n"
+	    "other 2 200\n"
+	    "total 492 10680200\n");
+	PUT("kvm/4242-11/vcpu1/tsc-offset", "0\n");
+	PUT_BIN("proc/4242/cmdline", "qemu-system-x86_64\0-m\0512\0-name\0guest=web1,debug-threads=on\0");
+	PUT("proc/4242/comm", "qemu-system-x86\n");
+	PUT("kvm/777-9/exit_stats",
+	    "# vmx exit reason, exits, cycles, name\n"
+	    "5 1 10 IO_SMI\n"
+	    "12 5 5000 HLT\n"
+	    "total 6 5010\n");
+	PUT("kvm/777-9/vcpu0/tsc-offset", "0\n");
+	PUT_BIN("proc/777/cmdline", "qemu-kvm\0-m\0512\0");
+	PUT("proc/777/comm", "qemu-kvm\n");
+}
+
+static int host(const char *args)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "--host --debugfs %s %s", root, args);
+	return run(buf);
+}
+
+static void t_host_list(void)
+{
+	char path[128];
+
+	tree();
+	CHECK(host("") == 0);
+	CHECK_STR(OUT,
+		"    pid vm               vcpus        exits           cycles   cyc/exit  top reasons\n"
+		"    777 qemu-kvm             1            6             5010        835  HLT=5 IO_SMI=1\n"
+		"   4242 web1                 2         1452         31200200      21487  EPT_VIOLATION=1000 EXTERNAL_INTERRUPT=300 CPUID=100\n");
+	CHECK_STR(ERR, "");
+	CHECK(host("--vcpus -p 4242 -1 --top 1") == 0);
+	CHECK_STR(OUT,
+		"    pid vm               vcpus        exits           cycles   cyc/exit  top reasons\n"
+		"   4242 web1                 2         1452         31200200      21487  EPT_VIOLATION=1000\n"
+		"   4242 web1             vcpu0          960         20520000      21375  EPT_VIOLATION=700\n"
+		"   4242 web1             vcpu1          492         10680200      21707  EPT_VIOLATION=300\n");
+	/* the name falls back to comm, then to "?" */
+	PUT("proc/4242/cmdline", "qemu-system-x86_64\0-name\0");
+	CHECK(host("-p 4242 -n --line") == 0);
+	CHECK(starts(OUT, "   4242 qemu-system-x86      2 "));
+	snprintf(path, sizeof(path), "%s/4242/comm", proc);
+	CHECK(!unlink(path));
+	CHECK(host("-p 4242 -n --line") == 0);
+	CHECK(starts(OUT, "   4242 ?                    2 "));
+}
+
+static void t_host_table(void)
+{
+	tree();
+	CHECK(host("-p 4242") == 0);
+	CHECK_STR(OUT,
+		"VM exits since the VM started, all vCPUs of VM web1 (pid 4242, 2 vCPUs) (Intel VMX)\n"
+		"reason  name                      exits           cycles  cycles/exit  %exits %cycles\n"
+		"    48  EPT_VIOLATION              1000         30000000        30000   68.87   96.15\n"
+		"     1  EXTERNAL_INTERRUPT          300           600000         2000   20.66    1.92\n"
+		"    10  CPUID                       100           200000         2000    6.89    0.64\n"
+		"    30  IO_INSTRUCTION               50           400000         8000    3.44    1.28\n"
+		"        total                      1452         31200200        21487  100.00  100.00\n");
+	CHECK(host("-p 4242 --vcpus -n --sort reason") == 0);
+	CHECK(count_str(OUT, "        total ") == 3 && count_str(OUT, "\n\n") == 2);
+	CHECK(strstr(OUT, "\n\n     1  EXTERNAL_INTERRUPT          100           200000 "));
+	CHECK(host("-p 4242 --vcpus") == 0);
+	CHECK(strstr(OUT, "\n\nVM exits since the VM started, vCPU 1 of VM web1 (pid 4242) (Intel VMX)\n"));
+	/* -e: by the kernel's names too (IO_SMI is not in the uapi headers) */
+	CHECK(host("-p 777 -e io_smi,12 -n --csv") == 0);
+	CHECK_STR(OUT, "0,12,HLT,5,5000,cumulative,1700000000.000,,777,qemu-kvm,\n"
+		  "0,5,IO_SMI,1,10,cumulative,1700000000.000,,777,qemu-kvm,\n"
+		  "0,,total,6,5010,cumulative,1700000000.000,,777,qemu-kvm,\n");
+	CHECK(host("-e NOPE") == 2);
+	CHECK_STR(ERR, "exitstat: unknown exit reason 'NOPE' for Intel VMX: a name as exitstat "
+		  "prints it, or a number\n");
+	/* times per exit at a TSC rate given on the command line */
+	CHECK(host("-p 777 --tsc-khz 1000000") == 0);
+	CHECK(strstr(OUT, " us/exit ") && strstr(OUT, " 5000         1000      1.00 ") &&
+	      strstr(OUT, "(from --tsc-khz).\n"));
+}
+
+static void t_host_formats(void)
+{
+	char path[64];
+	int rc;
+
+	tree();
+	CHECK(host("--json") == 0);
+	CHECK(count_str(OUT, "\n") == 2);
+	CHECK(starts(OUT, "{\"isa\":\"vmx\",\"scope\":\"vm\",\"total_exits\":6,\"total_cycles\":5010,"
+		     "\"own_cpuid_exits_excluded\":0,\"own_cpuid_cycles_excluded\":0,\"block\":0,"
+		     "\"kind\":\"cumulative\",\"time\":1700000000.000,\"interval\":null,\"tsc_khz\":null,"
+		     "\"pid\":777,\"vm\":\"qemu-kvm\",\"vcpu\":null,\"vcpus\":1,\"reasons\":["
+		     "{\"reason\":12,\"name\":\"HLT\",\"exits\":5,\"cycles\":5000},"));
+	CHECK(tmp_file(path, OUT));
+	rc = sh_check("jq", "jq -e -s 'length == 2 and .[1].pid == 4242 and .[1].vm == \"web1\" and "
+		      ".[1].vcpus == 2 and ([.[1].reasons[].exits] | add) == 1450 and "
+		      ".[1].total_exits == 1452' %s >/dev/null", path);
+	CHECK(rc == 0 || rc == -1);
+	unlink(path);
+	CHECK(host("--json --vcpus -p 4242") == 0);
+	CHECK(count_str(OUT, "\n") == 3 && count_str(OUT, "\"vcpu\":1,") == 1);
+	CHECK(host("--csv -p 4242 --vcpus") == 0);
+	CHECK(starts(OUT, "block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu\n"
+		     "0,48,EPT_VIOLATION,1000,30000000,cumulative,1700000000.000,,4242,web1,\n"));
+	CHECK(strstr(OUT, "\n0,,total,492,10680200,cumulative,1700000000.000,,4242,web1,1\n"));
+}
+
+static uint32_t tsc_2ghz(void)
+{
+	return 2000000;
+}
+
+static void t_host_prom(void)
+{
+	uint32_t (*saved)(void);
+	char path[64];
+	int rc;
+
+	tree();
+	CHECK(host("--prom") == 0);
+	CHECK(starts(OUT,
+		"# HELP kvm_exitstat_exits_total VM exits KVM handled, per exit reason.\n"
+		"# TYPE kvm_exitstat_exits_total counter\n"
+		"kvm_exitstat_exits_total{vm=\"qemu-kvm\",pid=\"777\",reason=\"12\",name=\"HLT\"} 5\n"));
+	CHECK(strstr(OUT, "\nkvm_exitstat_cycles_total{vm=\"web1\",pid=\"4242\",reason=\"48\","
+		      "name=\"EPT_VIOLATION\"} 30000000\n"));
+	CHECK(!strstr(OUT, "seconds"));
+	/* per vCPU: only the vCPUs' series, so that sum() counts once */
+	saved = es_hooks.host_tsc_khz;
+	es_hooks.host_tsc_khz = tsc_2ghz;
+	CHECK(host("--prom --vcpus -p 4242") == 0);
+	CHECK(!strstr(OUT, "vcpu=\"\"") && count_str(OUT, "vcpu=\"0\"") == 3 * 3 &&
+	      count_str(OUT, "vcpu=\"1\"") == 3 * 4);
+	CHECK(strstr(OUT, "\nkvm_exitstat_seconds_total{vm=\"web1\",pid=\"4242\",vcpu=\"1\","
+		      "reason=\"48\",name=\"EPT_VIOLATION\"} 0.005000000\n"));
+	/* label values escaped */
+	PUT_BIN("proc/4242/cmdline", "qemu\0-name\0we\"b\\1\0");
+	CHECK(host("--prom") == 0 && strstr(OUT, "{vm=\"we\\\"b\\\\1\",pid=\"4242\","));
+	CHECK(tmp_file(path, OUT));
+	rc = sh_check("promtool", "promtool check metrics < %s", path);
+	CHECK(rc == 0 || rc == -1);
+	unlink(path);
+	es_hooks.host_tsc_khz = saved;
+}
+
+/* What happens between blocks: VM 777 exits more, VM 5-1 starts. */
+static void host_sleep(unsigned int seconds)
+{
+	clock_advance(seconds);
+	PUT("kvm/777-9/exit_stats",
+	    "# vmx exit reason, exits, cycles, name\n"
+	    "5 1 10 IO_SMI\n"
+	    "12 25 25000 HLT\n"
+	    "30 4 40000 IO_INSTRUCTION\n"
+	    "total 30 65010\n");
+	PUT("kvm/5-1/exit_stats", "# vmx exit reason, exits, cycles, name\n12 1 1 HLT\ntotal 1 1\n");
+}
+
+static void t_host_interval(void)
+{
+	tree();
+	es_hooks.sleep = host_sleep;
+	CHECK(host("2 2") == 0);
+	CHECK_STR(OUT,
+		"    pid vm               vcpus        exits    exits/s           cycles   cyc/exit  top reasons\n"
+		"    777 qemu-kvm             1            6          -             5010        835  HLT=5 IO_SMI=1\n"
+		"   4242 web1                 2         1452          -         31200200      21487  EPT_VIOLATION=1000 EXTERNAL_INTERRUPT=300 CPUID=100\n"
+		"\n"
+		"    pid vm               vcpus        exits    exits/s           cycles   cyc/exit  top reasons\n"
+		"      5 ?                    0            1          -                1          1  HLT=1\n"
+		"    777 qemu-kvm             1           24       12.0            60000       2500  HLT=20 IO_INSTRUCTION=4\n"
+		"   4242 web1                 2            0        0.0                0          -\n");
+	tree();
+	CHECK(host("-p 777 --json 1 2") == 0);
+	CHECK(strstr(OUT, "\n{\"isa\":\"vmx\",\"scope\":\"vm\",\"total_exits\":24,\"total_cycles\":60000,"
+		      "\"own_cpuid_exits_excluded\":0,\"own_cpuid_cycles_excluded\":0,\"block\":1,"
+		      "\"kind\":\"delta\",\"time\":1700000001.000,\"interval\":1.000,"));
+	tree();
+	CHECK(host("-p 777 -t 1 2") == 0);
+	CHECK(strstr(OUT, "\n\nVM exits in the last 1.00 s (elapsed 1.00 s), all vCPUs of VM qemu-kvm "
+		      "(pid 777, 1 vCPU) (Intel VMX), 2023-11-14 22:13:21 UTC\n"));
+	CHECK(strstr(OUT, "\n    12  HLT                      20       20.0 "));
+	es_hooks.sleep = NULL;
+}
+
+static void t_host_errors(void)
+{
+	char buf[512];
+
+	tree();
+	CHECK(run("--host --debugfs /nonexistent/kvm") == 2);
+	CHECK_STR(ERR, "exitstat: no /nonexistent/kvm: KVM is not loaded, or debugfs is not mounted "
+		  "(mount -t debugfs none /sys/kernel/debug)\n");
+	CHECK(host("-p 1") == 2);
+	snprintf(buf, sizeof(buf), "exitstat: no VM of pid 1 in %s\n", root);
+	CHECK_STR(ERR, buf);
+	CHECK(host("--vcpus") == 2);
+	CHECK_STR(OUT, "");
+	snprintf(buf, sizeof(buf), "exitstat: no per-vCPU exit statistics (%s/777-9/vcpu0/exit_stats): "
+		 "this KVM does not publish them\n", root);
+	CHECK_STR(ERR, buf);
+	/* stock KVM: VM directories without exit_stats */
+	snprintf(buf, sizeof(buf), "%s/777-9/exit_stats", root);
+	CHECK(!unlink(buf));
+	snprintf(buf, sizeof(buf), "%s/4242-11/exit_stats", root);
+	CHECK(!unlink(buf));
+	CHECK(host("") == 2);
+	snprintf(buf, sizeof(buf), "exitstat: no VM in %s has an exit_stats file: no patched KVM, "
+		 "or kvm.exit_stats=0\n", root);
+	CHECK_STR(ERR, buf);
+	/* no VMs at all: just the header */
+	snprintf(buf, sizeof(buf), "rm -rf %s/777-9 %s/4242-11", root, root);
+	CHECK(!system(buf));
+	CHECK(host("") == 0 && !*ERR);
+	CHECK_STR(OUT, "    pid vm               vcpus        exits           cycles   cyc/exit  top reasons\n");
+	CHECK(host("--json") == 0 && !*OUT);
+	CHECK(host("-e NOPE -n") == 0 && !*OUT);	/* no VM to name the reasons */
+	if (geteuid()) {
+		chmod(root, 0);
+		CHECK(host("") == 2 && strstr(ERR, ": Permission denied: exitstat --host needs root\n"));
+		chmod(root, 0755);
+	} else {
+		printf("# running as root: the permission error is not checked\n");
+	}
+}
+
+/* Broken files: a clear error, status 2, and never a number. */
+static void t_host_malformed(void)
+{
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{ "", "empty" },
+		{ "# vmx exit reason, exits, cycles, name\ntotal 0 0", "no newline at the end" },
+		{ "# vmx exit reason, exits, cycles, name\n", "no \"total\" line" },
+		{ "# vmx exit reason, exits, cycles, name\n1 2 3 X\n", "no \"total\" line" },
+		{ "# arm exit reason, exits, cycles, name\ntotal 0 0\n", "line 1:" },
+		{ "1 2 3 X\ntotal 2 3\n", "line 1:" },
+		{ "# vmx exit reason, exits, cycles, name\n1 2 3\ntotal 2 3\n", "line 2:" },
+		{ "# vmx exit reason, exits, cycles, name\n1 2 3 \ntotal 2 3\n", "line 2:" },
+		{ "# vmx exit reason, exits, cycles, name\n1  2 3 X\ntotal 2 3\n", "line 2:" },
+		{ "# vmx exit reason, exits, cycles, name\n-1 2 3 X\ntotal 2 3\n", "line 2:" },
+		{ "# vmx exit reason, exits, cycles, name\n+1 2 3 X\ntotal 2 3\n", "line 2:" },
+		{ "# vmx exit reason, exits, cycles, name\n1 0x2 3 X\ntotal 2 3\n", "line 2:" },
+		{ "# vmx exit reason, exits, cycles, name\n1 2 3 X\ntotal 2 4\n", "do not add up" },
+		{ "# vmx exit reason, exits, cycles, name\n1 2 3 X\ntotal 3 3\n", "do not add up" },
+		{ "# vmx exit reason, exits, cycles, name\n1 2 3 X\n1 2 3 X\ntotal 4 6\n", "a second time" },
+		{ "# vmx exit reason, exits, cycles, name\n65536 2 3 X\ntotal 2 3\n", "past 0xffff" },
+		{ "# vmx exit reason, exits, cycles, name\n1 18446744073709551616 3 X\ntotal 2 3\n",
+		  "line 2:" },
+		{ "# vmx exit reason, exits, cycles, name\n1 9223372036854775808 3 X\n"
+		  "2 9223372036854775808 3 X\ntotal 0 6\n", "passes 2^64" },
+		{ "# vmx exit reason, exits, cycles, name\ntotal 0 0\ntotal 0 0\n", "after the total" },
+		{ "# vmx exit reason, exits, cycles, name\nother 1 1\nother 1 1\ntotal 2 2\n",
+		  "second \"other\"" },
+		{ "# vmx exit reason, exits, cycles, name\nother 1\ntotal 1 0\n", "line 2:" },
+		{ "# vmx exit reason, exits, cycles, name\ntotal 0 0 0\n", "line 2:" },
+		{ "# vmx exit reason, exits, cycles, name\nTotal 0 0\n", "line 2:" },
+		{ "# vmx exit reason, exits, cycles, name\n\ntotal 0 0\n", "line 2:" },
+	};
+	char want[512], path[128];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tree();
+		PUT("kvm/777-9/exit_stats", bad[i].text);
+		snprintf(path, sizeof(path), "%s/777-9/exit_stats", root);
+		snprintf(want, sizeof(want), "exitstat: %s: malformed: ", path);
+		if (host("") != 2 || *OUT || !starts(ERR, want) || !strstr(ERR, bad[i].why) ||
+		    count_str(ERR, "\n") != 1) {
+			printf("# case %u: %s\ngot: %s%s", i, bad[i].text, OUT, ERR);
+			ok = false;
+		}
+	}
+	/* a NUL byte */
+	tree();
+	PUT_BIN("kvm/777-9/exit_stats", "# vmx exit reason, exits, cycles, name\n1 2 3 X\0\ntotal 2 3\n");
+	CHECK(host("--json") == 2 && !*OUT && strstr(ERR, "malformed: a NUL byte\n"));
+	/* a vCPU file of the other ISA */
+	tree();
+	PUT("kvm/4242-11/vcpu1/exit_stats", "# svm exit reason, exits, cycles, name\ntotal 0 0\n");
+	CHECK(host("-p 4242 --vcpus") == 2 && !*OUT && strstr(ERR, "a different ISA"));
+}
+
+/* The parser itself: names with spaces, "-" for none, SVM, "other". */
+static void t_host_parse(void)
+{
+	static const char svm[] =
+		"# svm exit reason, exits, cycles, name\n"
+		"78 1 500 PF excp\n"
+		"114 3 300 cpuid\n"
+		"1024 40 400000 npf\n"
+		"166 2 20 -\n"
+		"other 1 1\n"
+		"total 47 400821\n";
+	struct es_info info = { 0 };
+	struct es_snap s;
+	char why[128];
+
+	CHECK(es_host_parse(svm, strlen(svm), &info, &s, why, sizeof(why)) == 0);
+	CHECK(info.isa == ES_ISA_SVM && info.cpuid_reason == 0x72 && s.n == 1025);
+	CHECK(s.exits[1024] == 40 && s.cycles[78] == 500 && !strcmp(s.names[78], "PF excp"));
+	CHECK(!s.names[166] && s.exits[166] == 2);
+	CHECK(s.head.exits.v == 47 && s.head.cpuid_exits.v == 3 && s.tail.cycles.v == 400821);
+	es_snap_free(&s);
+	CHECK(es_host_parse(vm_a, 30, &info, &s, why, sizeof(why)) == -1);
+	CHECK_STR(why, "no newline at the end: cut short");
+	CHECK(!s.exits && !s.names);
+}
+
+static void t_qemu_name(void)
+{
+	static const struct {
+		const char *cmdline;
+		size_t len;
+		const char *name;
+	} cases[] = {
+#define C(literal) literal, sizeof(literal) - 1
+		{ C("qemu\0-name\0foo\0"), "foo" },
+		{ C("qemu\0-name\0guest=web,debug-threads=on\0"), "web" },
+		{ C("qemu\0-name\0debug-threads=on,guest=db\0"), "db" },
+		{ C("qemu\0-name\0vm1,process=qemu:vm1\0"), "vm1" },
+		{ C("qemu\0--name\0a,,b\0"), "a,b" },
+		{ C("qemu\0-name\0a\tb\0"), "a?b" },
+		{ C("qemu\0-name\0foo"), "foo" },
+		{ C("qemu\0-name\0"), NULL },
+		{ C("qemu\0-name\0process=x\0"), NULL },
+		{ C("qemu\0-m\0512\0"), NULL },
+		{ C("-name"), NULL },
+	};
+	char name[64];
+	unsigned int i;
+	bool found;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		strcpy(name, "unset");
+		found = es_qemu_name(cases[i].cmdline, cases[i].len, name, sizeof(name));
+		if (found != !!cases[i].name || (found && strcmp(name, cases[i].name))) {
+			printf("# case %u: %s '%s'\n", i, found ? "found" : "not found", name);
+			ok = false;
+		}
+	}
+	CHECK(es_qemu_name("q\0-name\0abcdefgh\0", 17, name, 4) && !strcmp(name, "abc"));
+}
+
+static void t_host_write_errors(void)
+{
+	FILE *f = fopen("/dev/full", "w");
+	char buf[256];
+
+	tree();
+	snprintf(buf, sizeof(buf), "--host --debugfs %s --prom", root);
+	CHECK(f && run_to(f, buf) == 1);
+	CHECK_STR(ERR, "exitstat: cannot write to standard output: No space left on device\n");
+	if (f)
+		fclose(f);
+}
+
+void host_tests(void)
+{
+	test("--host: the VM list, names from QEMU's -name or comm", t_host_list);
+	test("--host -p: tables, --vcpus, -e, --tsc-khz", t_host_table);
+	test("--host --json, --csv", t_host_formats);
+	test("--host --prom passes promtool", t_host_prom);
+	test("--host INTERVAL: deltas per VM, new VMs", t_host_interval);
+	test("--host errors: no debugfs, no VM, no per-vCPU files", t_host_errors);
+	test("--host: malformed files give an error, never a number", t_host_malformed);
+	test("the exit_stats parser", t_host_parse);
+	test("QEMU's -name", t_qemu_name);
+	test("--host: write errors", t_host_write_errors);
+	if (*base) {
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
+		if (system(cmd))
+			printf("# %s failed\n", cmd);
+	}
+}
