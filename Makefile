@@ -5,7 +5,8 @@ VENDORS ?= amd intel
 VENDOR  ?= amd
 KERNEL  ?= 6.1
 
-.PHONY: all demo check check-quick soak experiment bench check-lab check-patches kernels clean
+.PHONY: all demo check check-quick soak experiment bench check-lab check-dist check-patches kernels \
+	host-modules install-host uninstall-host deb clean
 
 all: check
 
@@ -34,6 +35,26 @@ check-patches:
 
 check-lab:
 	@bash lab/check.sh -k "$(KERNELS)" -v "$(VENDORS)"
+
+# Debian's own kernel images in the lab, with the modules the DKMS package
+# builds for them (FLAVOUR=dist-cloud for the cloud images).
+FLAVOUR ?= dist
+check-dist:
+	@bash lab/check.sh -k "$(KERNELS)" -v "$(VENDORS)" -f $(FLAVOUR)
+
+# Real hosts: the patched KVM for the kernel whose headers are KDIR.
+KDIR ?= /lib/modules/$(shell uname -r)/build
+host-modules:
+	@bash kernel/host-modules.sh $(KDIR)
+
+install-host: host-modules
+	@bash kernel/install-host.sh install
+
+uninstall-host:
+	@bash kernel/install-host.sh uninstall
+
+deb:
+	@bash kernel/deb.sh
 
 kernels:
 	@for k in $(KERNELS); do bash kernel/build.sh $$k patched || exit 1; done

@@ -52,9 +52,10 @@ series=$(echo "$debver" | sed -n 's/^\([0-9]*\.[0-9]*\)\..*/\1/p')
 	refuse "no patch series for Linux $series (headers $release, Debian $debver); series exist for: $(cd "$patches" && ls -d */ 2>/dev/null | tr -d / | tr '\n' ' ')"
 
 if [ "$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi
-apt_install() {
+apt_install() { # under the lab's apt lock, so that parallel lanes take turns
 	step "installing $*"
-	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >&2 ||
+	$sudo flock /tmp/kvm-exitstat-apt.lock env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y --no-install-recommends "$@" >&2 ||
 		die "apt-get install $* failed"
 }
 

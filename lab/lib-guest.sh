@@ -14,10 +14,14 @@ paging_param() { [ "$(vendor)" = amd ] && echo npt || echo ept; }
 
 say() { echo "lab\$ $*"; }
 
-# kvm_load SET [KVM_PARAMS] [VENDOR_PARAMS]: insmod irqbypass, kvm, vendor
+# kvm_load SET [KVM_PARAMS] [VENDOR_PARAMS]: insmod irqbypass, ccp (where
+# the set has it: Debian's kvm_amd depends on it), kvm, vendor
 kvm_load() {
 	set_=$1; kp=${2:-}; vp=${3:-}
 	grep -q '^irqbypass ' /proc/modules || insmod /lab/modules/$set_/irqbypass.ko || return 1
+	if [ "$(vendor)" = amd ] && [ -f /lab/modules/$set_/ccp.ko ] && ! grep -q '^ccp ' /proc/modules; then
+		insmod /lab/modules/$set_/ccp.ko || return 1
+	fi
 	say insmod $set_/kvm.ko $kp
 	insmod /lab/modules/$set_/kvm.ko $kp || return 1
 	say insmod $set_/$(vendor_mod).ko $vp

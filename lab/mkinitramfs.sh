@@ -9,16 +9,19 @@
 #   -q  also QEMU with its libraries and firmware, and the kernel and
 #       initramfs of an inner VM for it to boot (/inner/)
 #   -i  an inner VM's initramfs: Debian's cpuid with its libraries, no modules
+#   -r  copy the tree DIR into the initramfs's root, and add bash and kmod
+#       (depmod, modprobe, modinfo in /usr/local/kmod/) for scripts written
+#       for a real host (kernel/install-host.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-out= payload= stock= test_mods= inner= innervm=
-while getopts "o:p:s:t:q:i" o; do
+out= payload= stock= test_mods= inner= innervm= overlay=
+while getopts "o:p:s:t:q:ir:" o; do
 	case $o in
 	o) out=$OPTARG ;; p) payload=$OPTARG ;; s) stock=$OPTARG ;; t) test_mods=$OPTARG ;;
-	q) inner=$OPTARG ;; i) innervm=1 ;;
-	*) die "usage: lab/mkinitramfs.sh -o OUT -p PAYLOAD [-s DIR -t DIR] [-q KERNEL:INITRD] [-i] [FILE...]" ;;
+	q) inner=$OPTARG ;; i) innervm=1 ;; r) overlay=$OPTARG ;;
+	*) die "usage: lab/mkinitramfs.sh -o OUT -p PAYLOAD [-s DIR -t DIR] [-q KERNEL:INITRD] [-i] [-r DIR] [FILE...]" ;;
 	esac
 done
 shift $((OPTIND - 1))
@@ -62,6 +65,12 @@ if [ -n "$inner" ]; then
 		/usr/share/qemu/kvmvapic.bin "$root/inner/share/"
 	cp "${inner%%:*}" "$root/inner/bzImage"
 	cp "${inner#*:}" "$root/inner/initrd.gz"
+fi
+if [ -n "$overlay" ]; then
+	cp -a "$overlay/." "$root/"
+	copy_elf /bin/bash /bin/bash
+	copy_elf /bin/kmod /usr/local/kmod/kmod
+	for t in depmod modprobe modinfo; do ln -s kmod "$root/usr/local/kmod/$t"; done
 fi
 for f in "$@"; do cp -r "$f" "$root/tests/"; done
 (cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out"

@@ -49,6 +49,7 @@ lane_host() {
 	fi
 	suite host "exitstat under libFuzzer" bash "$top/tests/unit/fuzz.sh"
 	suite host "patch series" bash "$top/kernel/check-patches.sh" $kernels
+	suite host "host modules for Debian's kernels, packages" bash "$top/kernel/check-host-modules.sh" $kernels
 }
 
 lane_emu() { # lane_emu VENDOR
@@ -69,6 +70,16 @@ lane_emu() { # lane_emu VENDOR
 	done
 	[ "$v" = amd ] && suite amd "reliability on the sanitizer kernel, short (amd)" \
 		bash "$top/lab/reliability.sh" -k "$first" -v amd
+	# Debian's own kernels with the modules its DKMS package built (on
+	# Intel, under Bochs, in make soak: lab/check.sh -f dist -v intel).
+	if [ "$v" = amd ]; then
+		for k in $kernels; do
+			suite amd "in-lab tests on Debian's $k kernel (amd)" \
+				bash "$top/lab/check.sh" -k "$k" -v amd -f dist
+		done
+		suite amd "in-lab tests on Debian's $first cloud kernel (amd)" \
+			bash "$top/lab/check.sh" -k "$first" -v amd -f dist-cloud
+	fi
 }
 
 lane_intel_san() {

@@ -9,11 +9,19 @@
 #   STOCK_TESTS     1: run the oracle tests against stock KVM too
 #   SMALL_RELIABILITY 1: the small fuzz, stress and lifecycle runs (the
 #                   sanitizer run skips them: it runs the same tests bigger)
+#   KUNIT_TESTS     1: load kvm_kunit.ko (the lab's kernels have KUnit;
+#                   Debian's do not, and its lane sets 0)
+#   INSTALL_HOST_TEST 1: kernel/install-host.sh against the distribution's
+#                   KVM in /lib/modules (Debian's kernels' lane)
+# /tests/payload.env, when there is one, sets them (lab/check.sh -f dist).
+[ ! -f /tests/payload.env ] || . /tests/payload.env
 fail=0
 P=$(paging_param)
 PAGING_MODES=${PAGING_MODES:-1 0}
 STOCK_TESTS=${STOCK_TESTS:-1}
 SMALL_RELIABILITY=${SMALL_RELIABILITY:-1}
+KUNIT_TESTS=${KUNIT_TESTS:-1}
+INSTALL_HOST_TEST=${INSTALL_HOST_TEST:-0}
 
 for pg in $PAGING_MODES; do
 	# Stock KVM: the oracles the patch is held against.
@@ -112,21 +120,23 @@ kvm_unload || exit 1
 check "patched/bad exit_stats_scope is refused" sh -c '! insmod /lab/modules/test/kvm.ko exit_stats_scope=bogus 2>/dev/null && dmesg | grep -q "exit_stats_scope must be"'
 
 # KUnit: kvm.ko built with the series' KUnit tests runs them as it loads.
-grep -q '^irqbypass ' /proc/modules || insmod /lab/modules/test/irqbypass.ko
-say insmod test/kvm_kunit.ko
-if insmod /lab/modules/test/kvm_kunit.ko; then
-	dmesg | sed -n '/# Subtest: kvm-exit-stats/,/ok [0-9]* kvm-exit-stats/p' |
-		sed 's/^\[[ 0-9.]*\] *//' > /tmp/kunit.out
-	sed 's/^/[kunit] /' /tmp/kunit.out
-	p=$(grep -c '^ok [0-9]* exit_stats_test_' /tmp/kunit.out)
-	f=$(grep -c '^not ok ' /tmp/kunit.out)
-	grep -q '^ok [0-9]* kvm-exit-stats' /tmp/kunit.out && [ "$p" -gt 0 ] && rc=0 || rc=1
-	[ "$rc" = 0 ] || fail=1
-	echo "LAB-TEST: patched/kunit kvm-exit-stats passed=$p failed=$f rc=$rc"
-	rmmod kvm
-else
-	echo "LAB-TEST: patched/kunit kvm-exit-stats passed=0 failed=1 rc=1"
-	fail=1
+if [ "$KUNIT_TESTS" = 1 ]; then
+	grep -q '^irqbypass ' /proc/modules || insmod /lab/modules/test/irqbypass.ko
+	say insmod test/kvm_kunit.ko
+	if insmod /lab/modules/test/kvm_kunit.ko; then
+		dmesg | sed -n '/# Subtest: kvm-exit-stats/,/ok [0-9]* kvm-exit-stats/p' |
+			sed 's/^\[[ 0-9.]*\] *//' > /tmp/kunit.out
+		sed 's/^/[kunit] /' /tmp/kunit.out
+		p=$(grep -c '^ok [0-9]* exit_stats_test_' /tmp/kunit.out)
+		f=$(grep -c '^not ok ' /tmp/kunit.out)
+		grep -q '^ok [0-9]* kvm-exit-stats' /tmp/kunit.out && [ "$p" -gt 0 ] && rc=0 || rc=1
+		[ "$rc" = 0 ] || fail=1
+		echo "LAB-TEST: patched/kunit kvm-exit-stats passed=$p failed=$f rc=$rc"
+		rmmod kvm
+	else
+		echo "LAB-TEST: patched/kunit kvm-exit-stats passed=0 failed=1 rc=1"
+		fail=1
+	fi
 fi
 
 # The kernel log lines of the assignment, on request.
@@ -135,5 +145,32 @@ kvm_load test "exit_stats_log=1" || exit 1
 check "patched/exit_stats_log=1 logs queries in dmesg" sh -c 'dmesg | grep -q "cpuid 0x4fffffff"'
 dmesg | grep 'cpuid 0x4ffffff' | tail -3
 kvm_unload || exit 1
+
+# make install-host as on a real host: Debian's KVM is in /lib/modules and
+# loaded with modprobe; the script refuses while a process holds /dev/kvm,
+# then installs the modules under test in updates/, which modprobe prefers,
+# and uninstall brings Debian's back.
+if [ "$INSTALL_HOST_TEST" = 1 ]; then
+	ih() { PATH=/usr/local/kmod:$PATH bash /tests/install-host.sh "$@" -m /lab/modules/test > /tmp/ih.out 2>&1; r=$?; sed 's/^/[install-host] /' /tmp/ih.out; return $r; }
+	patched_loaded() { [ -e /sys/module/kvm/parameters/exit_stats ]; }
+	PATH=/usr/local/kmod:$PATH depmod -a
+	PATH=/usr/local/kmod:$PATH modprobe "$(vendor_mod | tr - _)"
+	check "install-host/Debian's KVM loads with modprobe" sh -c '[ -c /dev/kvm ] && ! [ -e /sys/module/kvm/parameters/exit_stats ]'
+	sh -c 'exec 3</dev/kvm; exec sleep 600' &
+	holder=$!
+	sleep 1
+	ih install; r=$?
+	check "install-host/refuses while a process holds /dev/kvm, and names it" \
+		sh -c "[ $r = 1 ] && grep -q 'pid $holder sleep' /tmp/ih.out && ! [ -e /sys/module/kvm/parameters/exit_stats ] && ! [ -d /lib/modules/$(uname -r)/updates ]"
+	kill $holder; wait $holder 2>/dev/null
+	ih install; r=$?
+	check "install-host/installs, and modprobe loads the patched KVM from updates/" \
+		sh -c "[ $r = 0 ] && [ -e /sys/module/kvm/parameters/exit_stats ] && PATH=/usr/local/kmod:\$PATH modinfo -n kvm | grep -q /updates/kvm-exitstat/"
+	patched_loaded && run_ktap "install-host/test_exit_stats" /tests/test_exit_stats || fail=1
+	ih uninstall; r=$?
+	check "install-host/uninstall brings Debian's KVM back" \
+		sh -c "[ $r = 0 ] && [ -c /dev/kvm ] && ! [ -e /sys/module/kvm/parameters/exit_stats ] && ! [ -d /lib/modules/$(uname -r)/updates/kvm-exitstat ]"
+	kvm_unload
+fi
 
 exit $fail

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Tests of make host-modules and make deb, on the build machine:
+#
+#   kernel/check-host-modules.sh [SERIES...]     (default: 6.1 6.12)
+#
+# For each series, kernel/host-modules.sh -W against the headers of
+# Debian's kernel of that series (lab/dist.sh headers): the modules'
+# vermagic equals that of Debian's own kvm.ko, and W=1 reports nothing in
+# the files the series adds. Then what it must refuse, with status 2 and
+# one line naming the versions: headers that are not Debian's, a series we
+# have no patches for, a Debian version apt cannot provide the source of.
+# Last, both packages build and lintian has no finding. Ends with
+# "N passed, N failed".
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+. "$top/lab/lib.sh"
+
+series=${*:-6.1 6.12}
+out=$top/build/check-host-modules
+rm -rf "$out"
+mkdir -p "$out"
+passed=0 failed=0
+result() { # result NAME OK [DETAIL]
+	if [ "$2" = 1 ]; then
+		passed=$((passed + 1))
+		echo "PASS  $1"
+	else
+		failed=$((failed + 1))
+		echo "FAIL  $1${3:+: $3}"
+	fi
+}
+
+for s in $series; do
+	kdir=$("$top/lab/dist.sh" headers "$s" | tail -1)
+	kernel=$("$top/lab/dist.sh" kernel "$s" | tail -1)
+	rel=$("$top/lab/dist.sh" release "$s" | tail -1)
+	t0=$SECONDS
+	if bash "$here/host-modules.sh" -W -o "$out/$rel" "$kdir" >"$out/$rel.log" 2>&1; then
+		result "host-modules $rel: builds with W=1 ($((SECONDS - t0)) s)" 1
+		for m in kvm kvm-amd kvm-intel; do
+			a=$(modinfo -F vermagic "$out/$rel/$m.ko")
+			b=$(modinfo -F vermagic "$kernel/modules/$m.ko")
+			[ "$a" = "$b" ] && ok=1 || ok=0
+			result "host-modules $rel: $m.ko vermagic '$a' is Debian's" $ok "Debian's is '$b'"
+		done
+		w=$(grep -E 'exit_stats[^ ]*\.[ch]:[0-9]+:[0-9]+: warning' "$out/$rel/build.log" || true)
+		[ -z "$w" ] && ok=1 || ok=0
+		result "host-modules $rel: W=1 warns about nothing in the series' files" $ok "$w"
+	else
+		tail -20 "$out/$rel.log"
+		result "host-modules $rel: builds with W=1" 0 "log: $out/$rel.log"
+	fi
+done
+
+# refuse NAME PATTERN KDIR: status 2 and a message matching PATTERN
+refuse() {
+	local rc=0 msg
+	msg=$(bash "$here/host-modules.sh" -o "$out/refused" "$3" 2>&1 >/dev/null) || rc=$?
+	echo "$msg" | sed 's/^/  /'
+	[ "$rc" = 2 ] && echo "$msg" | grep -q -E "$2" && ok=1 || ok=0
+	result "host-modules refuses $1 (status $rc)" $ok "$msg"
+}
+# fake_headers DIR RELEASE UTS_VERSION: just enough of a headers directory
+fake_headers() {
+	mkdir -p "$1/include/generated"
+	printf '#define UTS_RELEASE "%s"\n' "$2" > "$1/include/generated/utsrelease.h"
+	printf '#define UTS_VERSION "%s"\n' "$3" > "$1/include/generated/utsversion.h"
+	: > "$1/Module.symvers"
+	: > "$1/.config"
+}
+refuse "a directory with no headers" "no kernel headers at" "$out/nothing"
+fake_headers "$out/fedora" 6.1.9-200.fc37.x86_64 "#1 SMP PREEMPT_DYNAMIC Fri Feb  3 12:00:00 UTC 2023"
+refuse "headers that are not Debian's" "not a Debian kernel's" "$out/fedora"
+fake_headers "$out/old" 5.10.0-30-amd64 "#1 SMP Debian 5.10.218-1 (2024-06-01)"
+refuse "a series it has no patches for" "no patch series for Linux 5.10 .*5.10.0-30-amd64.*5.10.218-1" "$out/old"
+fake_headers "$out/future" 6.1.0-99-amd64 "#1 SMP PREEMPT_DYNAMIC Debian 6.1.999-1 (2027-01-01)"
+refuse "a source version apt cannot provide" "linux-source-6.1 6.1.999-1 .*6.1.0-99-amd64.*installed: " "$out/future"
+
+if bash "$here/deb.sh" >"$out/deb.log" 2>&1; then
+	result "make deb: both packages build and lintian has no finding" 1
+else
+	tail -20 "$out/deb.log"
+	result "make deb: both packages build and lintian has no finding" 0 "log: $out/deb.log"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
