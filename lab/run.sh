@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Boot the lab's outer VM under pure emulation and report the outcome.
 #
-#   lab/run.sh -v amd|intel -k BZIMAGE -i INITRD -l LOG [-t TIMEOUT] [-c CPUS] [-m MiB] [-q]
+#   lab/run.sh -v amd|intel -k BZIMAGE -i INITRD -l LOG [-t TIMEOUT] [-c CPUS] [-m MiB] [-s] [-q]
+#
+#   -s  QEMU runs the CPUs on one host thread, in turn (thread=single):
+#       for kernels that patch their own text while another CPU runs, as
+#       Debian's do at every static key and tracepoint switch (see
+#       lab/check.sh -f dist)
 #
 #   amd:   QEMU TCG, -cpu EPYC (SVM, nested paging)
 #   intel: Bochs, corei7_skylake_x (VMX, EPT, VPID), booted from an ISO
@@ -13,12 +18,13 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-vendor= kernel= initrd= log= timeout=600 cpus=2 mem=1024 quiet=
-while getopts "v:k:i:l:t:c:m:q" o; do
+vendor= kernel= initrd= log= timeout=600 cpus=2 mem=1024 quiet= tcg=multi
+while getopts "v:k:i:l:t:c:m:qs" o; do
 	case $o in
 	v) vendor=$OPTARG ;; k) kernel=$OPTARG ;; i) initrd=$OPTARG ;;
 	l) log=$OPTARG ;; t) timeout=$OPTARG ;; c) cpus=$OPTARG ;; m) mem=$OPTARG ;;
-	q) quiet=1 ;; *) die "usage: lab/run.sh -v amd|intel -k BZIMAGE -i INITRD -l LOG [-t S] [-c N] [-m MiB] [-q]" ;;
+	q) quiet=1 ;; s) tcg=single ;;
+	*) die "usage: lab/run.sh -v amd|intel -k BZIMAGE -i INITRD -l LOG [-t S] [-c N] [-m MiB] [-s] [-q]" ;;
 	esac
 done
 [ -n "$vendor" ] && [ -n "$kernel" ] && [ -n "$initrd" ] && [ -n "$log" ] || die "lab/run.sh needs -v, -k, -i and -l"
@@ -50,7 +56,7 @@ amd)
 	# kernel the rate, as tsc_early_khz=, so that it does not calibrate.
 	khz=$(host_tsc_khz || true)
 	[ -n "$khz" ] && [ "$khz" -gt 0 ] && cmdline+=" tsc_early_khz=$khz"
-	emu=(qemu-system-x86_64 -accel tcg,thread=multi -cpu EPYC -smp "$cpus" -m "$mem"
+	emu=(qemu-system-x86_64 -accel "tcg,thread=$tcg" -cpu EPYC -smp "$cpus" -m "$mem"
 		-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
 		-display none -monitor none -serial "file:$log" -no-reboot -nodefaults)
 	;;
