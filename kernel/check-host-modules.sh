@@ -75,7 +75,7 @@ refuse "headers that are not Debian's" "not a Debian kernel's" "$out/fedora"
 fake_headers "$out/old" 5.10.0-30-amd64 "#1 SMP Debian 5.10.218-1 (2024-06-01)"
 refuse "a series it has no patches for" "no patch series for Linux 5.10 .*5.10.0-30-amd64.*5.10.218-1" "$out/old"
 fake_headers "$out/future" 6.1.0-99-amd64 "#1 SMP PREEMPT_DYNAMIC Debian 6.1.999-1 (2027-01-01)"
-refuse "a source version apt cannot provide" "linux-source-6.1 6.1.999-1 .*6.1.0-99-amd64.*installed: " "$out/future"
+refuse "a source version apt cannot provide" "linux-source-6.1 6.1.999-1.*6.1.0-99-amd64.*installed: " "$out/future"
 
 if bash "$here/deb.sh" >"$out/deb.log" 2>&1; then
 	result "make deb: both packages build and lintian has no finding" 1

@@ -49,7 +49,7 @@ debver=$(sed -n 's/^#define UTS_VERSION ".* Debian \([^ ]*\) (.*"$/\1/p' "$kdir/
 	refuse "the headers at $kdir ($release) are not a Debian kernel's: no Debian version in UTS_VERSION (for other distributions, see the README's manual build)"
 series=$(echo "$debver" | sed -n 's/^\([0-9]*\.[0-9]*\)\..*/\1/p')
 [ -f "$patches/$series/series" ] ||
-	refuse "no patch series for Linux $series (headers $release, Debian $debver); series exist for: $(cd "$patches" && ls -d */ 2>/dev/null | tr -d / | tr '\n' ' ')"
+	refuse "no patch series for Linux $series (headers $release, Debian $debver); series exist for: $(cd "$patches" && ls -d */ 2>/dev/null | tr -d / | paste -sd ' ')"
 
 if [ "$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi
 apt_install() { # under the lab's apt lock, so that parallel lanes take turns
@@ -78,7 +78,7 @@ if [ "$have" != "$debver" ]; then
 		refuse "$srcpkg ${have:-is not installed}${have:+ is installed}, the headers are Debian $debver ($release): install $srcpkg=$debver"
 	avail=$(apt-cache madison "$srcpkg" 2>/dev/null | awk -v v="$debver" '$3 == v { print $3; exit }')
 	[ -n "$avail" ] ||
-		refuse "$srcpkg $debver, the source of headers $release, is not in the apt sources (installed: ${have:-none}; available: $(apt-cache madison "$srcpkg" 2>/dev/null | awk '{ print $3 }' | tr '\n' ' '))"
+		refuse "$srcpkg $debver, the source of headers $release, is not in the apt sources (installed: ${have:-none}; available: $(apt-cache madison "$srcpkg" 2>/dev/null | awk '{ print $3 }' | paste -sd ' '))"
 	apt_install "$srcpkg=$debver"
 fi
 tarball=/usr/src/$srcpkg.tar.xz
