@@ -90,7 +90,7 @@ for k in $kernels; do
 		log="$out/lab-$kf-$v.log"
 		"$here/mkinitramfs.sh" -o "$initrd" -p "$payload" \
 			-s "$stock/modules" -t "$patched/modules" ${innerq[@]+"${innerq[@]}"} ${rootq[@]+"${rootq[@]}"} \
-			"$out"/tests/test_* ${extra[@]+"${extra[@]}"} ${env[@]+"${env[@]}"}
+			"$out"/tests/test_* "$out/guest/exitstat" ${extra[@]+"${extra[@]}"} ${env[@]+"${env[@]}"}
 		case $v in amd) cpus=2 ;; intel) cpus=1 ;; esac
 		# Debian's kernels patch their own text (text_poke_bp, int3) at each
 		# static key and tracepoint switch, which KVM flips as VMs and vCPUs

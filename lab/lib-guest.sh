@@ -75,7 +75,7 @@ run_ktap() {
 inner_vm_start() { # inner_vm_start MIB EXTRA-KERNEL-ARGS
 	rm -f /tmp/inner.in
 	mkfifo /tmp/inner.in
-	timeout "${INNER_TIMEOUT:-900}" qemu-system-x86_64 -accel kvm -cpu host -m "$1" -smp 1 -nodefaults -no-reboot \
+	timeout "${INNER_TIMEOUT:-900}" qemu-system-x86_64 -name lab-inner -accel kvm -cpu host -m "$1" -smp 1 -nodefaults -no-reboot \
 		-display none -serial stdio -L /inner/share -kernel /inner/bzImage \
 		-initrd /inner/initrd.gz -append "console=ttyS0 panic=-1 loglevel=3 $2" \
 		< /tmp/inner.in > /tmp/inner.log 2>&1 &

@@ -60,10 +60,34 @@ json_counts() { # JSON line: "reason exits" per reason, then "total exits"
 	echo "$1" | tr '{' '\n' | sed -n 's/.*"reason": *\([0-9]*\).*"exits": *\([0-9]*\).*/\1 \2/p'
 	echo "$1" | sed -n 's/.*"total_exits": *\([0-9]*\).*/total \1/p'
 }
+# exitstat --host on the running inner VM: the list names it (QEMU's -name),
+# and -p PID --vcpus --csv gives a VM total and per-vCPU totals (vcpu<N>/
+# exit_stats) that lie between two reads of the VM's own file around it.
+host_tool_check() {
+	vmf=$(ls /sys/kernel/debug/kvm/*/exit_stats | head -1)
+	pid=${vmf#/sys/kernel/debug/kvm/}
+	pid=${pid%%-*}
+	/tests/exitstat --host > /tmp/host.list 2>&1
+	sed 's/^/[exitstat --host] /' /tmp/host.list
+	check "patched/exitstat --host lists the inner VM by its -name" grep -q "^ *$pid  *lab-inner " /tmp/host.list
+	a=$(awk '/^total/ { print $2 }' "$vmf")
+	/tests/exitstat --host -p "$pid" --vcpus --csv > /tmp/host.csv 2>&1
+	b=$(awk '/^total/ { print $2 }' "$vmf")
+	sed 's/^/[exitstat --host --vcpus] /' /tmp/host.csv
+	check "patched/exitstat --host --vcpus: VM and per-vCPU totals between two reads of the VM file" \
+		awk -F, -v a="$a" -v b="$b" '
+			$3 == "total" && $11 == "" { vm = $4; nvm++ }
+			$3 == "total" && $11 != "" { s += $4; nv++ }
+			END {
+				print "host: VM file " a " <= exitstat VM " vm ", vCPUs " s " (" nv " vCPUs) <= VM file " b
+				exit !(nvm == 1 && nv == 1 && vm >= a && vm <= b && s >= a && s <= b)
+			}' /tmp/host.csv
+}
 inner_check() {
 	inner_vm_start 160 ""
 	inner_vm_wait_for INNER-MARK 600
 	cat /sys/kernel/debug/kvm/*/exit_stats > /tmp/host.view 2>/dev/null
+	host_tool_check
 	inner_vm_say go
 	inner_vm_end; rc=$?
 	sed 's/^/[inner] /' /tmp/inner.txt | grep -v '^\[inner\] \[' | tail -12
