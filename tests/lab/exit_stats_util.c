@@ -64,6 +64,14 @@ int view_read(struct vm *vm, struct view *v)
 	while (fgets(line, sizeof(line), f)) {
 		if (line[0] == '#')
 			continue;
+		if (!strcmp(line, "cycles off\n")) {
+			v->cycles_off = true;
+			continue;
+		}
+		if (sscanf(line, "clamped %llu", &c) == 1) {
+			v->clamped = c;
+			continue;
+		}
 		if (sscanf(line, "total %llu %llu", &c, &y) == 2) {
 			v->total_count = c;
 			v->total_cycles = y;

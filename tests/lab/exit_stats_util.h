@@ -53,6 +53,8 @@ struct view {
 	u32 reason[VIEW_MAX];
 	u64 count[VIEW_MAX], cycles[VIEW_MAX];
 	u64 total_count, total_cycles;
+	u64 clamped;		/* windows whose TSC went backwards */
+	bool cycles_off;	/* kvm.exit_stats=counts */
 };
 int view_read(struct vm *vm, struct view *v);
 u64 view_count(const struct view *v, u32 reason);
