@@ -22,7 +22,11 @@ EMU = {"amd": "QEMU TCG, -cpu EPYC (SVM, NPT)", "intel": "Bochs, corei7_skylake_
 CONFIGS = ["stock", "stock+hist", "patched,off", "patched,counts", "patched,on"]
 HEADS = {"stock": "stock", "stock+hist": "stock + hist trigger", "patched,off": "patched, `exit_stats=0`",
          "patched,counts": "patched, counts only", "patched,on": "patched, on"}
-HOOKS = {"kvm-intel.ko": ["vmx_vcpu_run", "vmx_handle_exit"],
+# The functions that carry the hooks on an exit's path: the vendors' run and
+# exit handlers (begin), and x86.c's vcpu_enter_guest() (start, end), which
+# the compiler inlines into kvm_arch_vcpu_ioctl_run().
+HOOKS = {"kvm.ko": ["kvm_arch_vcpu_ioctl_run"],
+         "kvm-intel.ko": ["vmx_vcpu_run", "vmx_handle_exit"],
          "kvm-amd.ko": ["svm_vcpu_run", "svm_handle_exit"]}
 JUDGED = "intel"   # goals are judged on Bochs only: its figures repeat exactly
 
@@ -45,18 +49,21 @@ GOALS = [
 
 # Hardware estimate: constants, not measurements. What the accounting adds to
 # one exit on a recent Intel core, against what the exit itself costs there.
-# - TSC reads per exit: when on, the series reads the TSC once per exit (it
-#   read it twice, at the exit and at the end of its handling, before issue
-#   16); counts only (exit_stats=counts) and off read it not at all.
+# - TSC reads per exit: when on, the series reads the TSC once per exit, at
+#   the end of its handling (the window opens at the TSC vcpu_enter_guest()
+#   already reads after an exit; before issue 16 it read the TSC twice);
+#   counts only (exit_stats=counts) and off read it not at all
+#   (docs/design.md, "The hot path").
 TSC_READS = {"patched,off": 0, "patched,counts": 0, "patched,on": 1}
 # - RDTSC: about 25 cycles on recent Intel cores (Skylake and later; Agner
 #   Fog's instruction tables give a reciprocal throughput of about 25).
 RDTSC_CYCLES = 25
-# - Everything else the hooks add: off, a static-key jump (a NOP when on) and
-#   a test of the open-exit pointer; counts and on, a slot index, an increment
-#   and a few stores into the vCPU's own cache lines (docs/design.md), which a
-#   wide out-of-order core retires in a few cycles. Range in cycles.
-OTHER_CYCLES = {"patched,off": (0, 1), "patched,counts": (1, 4), "patched,on": (2, 6)}
+# - Everything else the hooks add, which a wide out-of-order core retires in
+#   a few cycles: off, three static-key jumps; counts only, a slot index and
+#   two increments (the reason's count and the total), the other two hooks
+#   jumps; on, about eight stores and a handful of ALU instructions around the
+#   RDTSC, into the vCPU's own cache lines. Range in cycles.
+OTHER_CYCLES = {"patched,off": (0, 2), "patched,counts": (1, 4), "patched,on": (3, 8)}
 # - A CPUID VM exit round trip (exit, KVM's handler, entry) on recent
 #   hardware: about 1,000 to 1,500 cycles.
 CPUID_EXIT_CYCLES = (1000, 1500)
@@ -218,10 +225,10 @@ def main():
     p("`lab/bench-report.py`, not from the runs above: RDTSC costs about "
       f"{RDTSC_CYCLES} cycles there (Agner Fog's")
     p("instruction tables); the series reads the TSC once per exit when on and not at all in")
-    p("counts mode or when off; the other instructions the hooks add (a slot index, an increment,")
-    p("a few stores to the vCPU's own cache lines; a static-key jump when off) are taken as a few")
-    p(f"cycles; a CPUID exit round trip costs about {CPUID_EXIT_CYCLES[0]:,} to {CPUID_EXIT_CYCLES[1]:,}"
-      " cycles on recent hardware.")
+    p("counts mode or when off; the other instructions the hooks add (a slot index, increments and")
+    p("stores to the vCPU's own cache lines; static-key jumps when off) are taken as a few cycles")
+    p(f"(ranges in the table); a CPUID exit round trip costs about {CPUID_EXIT_CYCLES[0]:,} to "
+      f"{CPUID_EXIT_CYCLES[1]:,} cycles on recent hardware.")
     p()
     p("| configuration | TSC reads per exit | cycles added per exit (estimate) | on a CPUID exit (estimate) |")
     p("|---|---|---|---|")
@@ -235,8 +242,9 @@ def main():
     p()
     p("## Hot path size")
     p()
-    p("Instructions in the vendor functions that carry the hooks, from `objdump -d` of the built")
-    p("modules (stock against patched; the hooks are inlined), and the RDTSC instructions among them:")
+    p("Instructions in the functions that carry the hooks on an exit's path, from `objdump -d` of the")
+    p("built modules (stock against patched; the hooks are inlined), and the RDTSC instructions among")
+    p("them (a static count: code paths and alternatives, not reads per exit):")
     p()
     p("| kernel | module | function | stock | patched | added | RDTSC, stock | RDTSC, patched |")
     p("|---|---|---|---|---|---|---|---|")
@@ -251,20 +259,22 @@ def main():
                 ra = sum(x.startswith("rdtsc") for x in a)
                 rb = sum(x.startswith("rdtsc") for x in b)
                 p(f"| {k} | {ko} | `{fn}` | {len(a)} | {len(b)} | {len(b) - len(a):+d} | {ra} | {rb} |")
-                if fn == "vmx_vcpu_run" and shown is None:
-                    i = next((n for n, x in enumerate(b) if x.startswith("rdtsc")), None)
-                    shown = (k, b[max(0, i - 12):i + 6] if i is not None else [])
-    if shown and shown[1]:
+                # the hook's RDTSC, where it is the function's only one: stock has none
+                if shown is None and ra == 0 and rb:
+                    i = next(n for n, x in enumerate(b) if x.startswith("rdtsc"))
+                    shown = (k, fn, b[max(0, i - 12):i + 6])
+    if shown:
         p()
-        p(f"The exit-side hook as compiled into `vmx_vcpu_run` (linux {shown[0]}), around its RDTSC:")
+        p(f"The hook's RDTSC as compiled into `{shown[1]}` (linux {shown[0]}; stock's has none):")
         p()
         p("```")
-        for x in shown[1]:
+        for x in shown[2]:
             p(re.sub(r"\s+", " ", x))
         p("```")
     p()
-    p("Memory: 209 counter slots of 16 bytes plus 16 bytes of state, 3,360 bytes per vCPU, inside")
-    p("`struct vcpu_vmx` / `struct vcpu_svm` (see docs/design.md); nothing per exit.")
+    p("Memory: 209 counter slots of 16 bytes plus the running totals and the window's state, about")
+    p("3.4 KiB per vCPU inside `struct vcpu_vmx` / `struct vcpu_svm`, and in `global` scope another")
+    p("3.4 KiB per possible CPU (see docs/design.md); nothing per exit.")
     p()
     p("## Method")
     p()
