@@ -36,7 +36,7 @@ for pg in $PAGING_MODES; do
 
 	# The assignment's flow: stock modules out, patched modules in.
 	kvm_load test "" "$P=$pg" || exit 1
-	for t in test_halt test_exit_stats test_exit_stats_abi test_exit_stats_oracles test_exit_stats_smp; do
+	for t in test_halt test_exit_stats test_exit_stats_abi test_exit_stats_invariant test_exit_stats_oracles test_exit_stats_smp; do
 		run_ktap "patched/$t/$P=$pg" /tests/$t || fail=1
 	done
 	kvm_unload || exit 1
@@ -51,6 +51,12 @@ if [ "$SMALL_RELIABILITY" = 1 ]; then
 	run_ktap "patched/test_exit_stats_lifecycle" /tests/test_exit_stats_lifecycle -k 50 || fail=1
 	kvm_unload || exit 1
 fi
+
+# The cycle window while the vCPU thread is preempted and moved between
+# CPUs (skips when the outer VM has one CPU).
+kvm_load test || exit 1
+run_ktap "patched/test_exit_stats_migrate" /tests/test_exit_stats_migrate || fail=1
+kvm_unload || exit 1
 
 # An inner Linux VM under QEMU -accel kvm: exitstat --json in it agrees
 # with Debian's cpuid for the same leaves and with the host-side view.
@@ -132,6 +138,12 @@ kvm_load test "exit_stats=0" || exit 1
 /tests/test_leaf_probe > /tmp/leaves.off || fail=1
 check "patched/exit_stats=0 answers like stock" cmp /tmp/leaves.stock /tmp/leaves.off
 check "patched/exit_stats=0 has no debugfs view" sh -c '/tests/test_leaf_probe -d | grep -q "no exit_stats file"'
+kvm_unload || exit 1
+
+# Counts only: exact counts, no TSC read, and guest and host are told.
+kvm_load test "exit_stats=counts" || exit 1
+run_ktap "patched/test_exit_stats_counts" /tests/test_exit_stats_counts || fail=1
+run_ktap "patched/test_exit_stats_smp/counts" /tests/test_exit_stats_smp || fail=1
 kvm_unload || exit 1
 
 # Global scope: every VM sees all VMs' exits, and destroyed VMs' exits stay.
