@@ -150,6 +150,7 @@ kvm_unload || exit 1
 kvm_load test "exit_stats_scope=global" || exit 1
 check "patched/global scope logs a warning" sh -c 'dmesg | grep -q "exit_stats_scope=global"'
 run_ktap "patched/test_exit_stats_smp/global" /tests/test_exit_stats_smp -g || fail=1
+run_ktap "patched/test_exit_stats_lifecycle/reader/global" /tests/test_exit_stats_lifecycle -r -k 30 || fail=1
 kvm_unload || exit 1
 
 # A bad scope is refused with a clear message.

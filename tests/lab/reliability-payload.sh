@@ -30,6 +30,7 @@ kvm_unload || exit 1
 # 3. Lifecycle in global scope: the totals are the sum of every VM.
 kvm_load test "exit_stats_scope=global" || exit 1
 run_ktap "reliability/lifecycle global $LIFE_N VMs" /tests/test_exit_stats_lifecycle -g -k "$LIFE_N" || fail=1
+run_ktap "reliability/lifecycle global, a reader hammering" /tests/test_exit_stats_lifecycle -r -k "$(( LIFE_N / 5 ))" || fail=1
 kvm_unload || exit 1
 
 # 4. Unload and reload: the counters start from zero after every load.
