@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define ES_VERSION		"1.1"
+#define ES_VERSION		"1.2"
 #define ES_ABI_VERSION		1
 
 #define ES_LEAF_INFO		0x4ffffffbu
@@ -36,6 +36,16 @@
 
 #define ES_ISA_VMX		1
 #define ES_ISA_SVM		2
+
+/*
+ * ES_LEAF_INFO's EAX: bits 15:0 the highest defined reason, 23:16 the ABI
+ * version, 24 global scope, 25 cycles not counted (kvm.exit_stats=counts),
+ * 27:26 reserved, 31:28 the ISA. A bit this exitstat does not know is
+ * ignored: new features take reserved bits, only an incompatible change
+ * takes a new version.
+ */
+#define ES_INFO_GLOBAL		(1u << 24)
+#define ES_INFO_CYCLES_OFF	(1u << 25)
 
 #define ES_DEBUGFS		"/sys/kernel/debug/kvm"
 
@@ -90,6 +100,9 @@ struct es_snap {
 	char **names;			/* NULL, or the source's own names */
 	struct es_group head, tail;
 	struct es_clock t;		/* when it was read */
+	/* host: the file's "clamped N" line, if it had one */
+	bool has_clamped;
+	uint64_t clamped;
 };
 int es_snap_alloc(struct es_snap *s, unsigned int n, bool names);
 void es_snap_free(struct es_snap *s);
@@ -98,6 +111,7 @@ void es_snap_free(struct es_snap *s);
 struct es_info {
 	unsigned int isa, version, max_reason, cpuid_reason;
 	bool global;
+	bool cycles_off;		/* kvm.exit_stats=counts: cycles read 0 */
 	uint32_t tsc_khz;		/* the host's TSC rate; 0: unknown */
 	const char *tsc_source;		/* where tsc_khz came from */
 };
@@ -180,6 +194,8 @@ struct es_report {
 	struct es_row *rows;
 	uint64_t total_exits, total_cycles;	/* all reasons, whatever -e */
 	uint64_t own_exits, own_cycles;	/* excluded; the cycles estimated */
+	bool has_clamped;		/* host: clamped cycle windows, b minus a */
+	uint64_t clamped;
 	const struct es_snap *snap;	/* for the undefined reasons */
 	/* when: filled by es_report() */
 	bool delta;			/* false: since the start */

@@ -24,6 +24,14 @@ static void csv_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+/* ",cycles", or "," alone when the cycles are not counted (null) */
+static void csv_cycles(FILE *f, const struct es_report *rep, uint64_t v)
+{
+	fputc(',', f);
+	if (!rep->info->cycles_off)
+		fprintf(f, "%" PRIu64, v);
+}
+
 /* Everything after block,reason,name,exits,cycles. */
 static void csv_tail(FILE *f, const struct es_report *rep)
 {
@@ -31,14 +39,20 @@ static void csv_tail(FILE *f, const struct es_report *rep)
 	if (rep->delta)
 		fprintf(f, "%.3f", rep->interval);
 	if (!rep->pid) {
-		fprintf(f, ",%" PRIu64 ",%" PRIu64 "\n", rep->own_exits, rep->own_cycles);
+		fprintf(f, ",%" PRIu64, rep->own_exits);
+		csv_cycles(f, rep, rep->own_cycles);
+		fputc('\n', f);
 		return;
 	}
 	fprintf(f, ",%d,", rep->pid);
 	csv_str(f, rep->vm);
+	fputc(',', f);
 	if (rep->vcpu >= 0)
-		fprintf(f, ",%d", rep->vcpu);
-	fputs(rep->vcpu >= 0 ? "\n" : ",\n", f);
+		fprintf(f, "%d", rep->vcpu);
+	fputc(',', f);
+	if (rep->has_clamped)
+		fprintf(f, "%" PRIu64, rep->clamped);
+	fputc('\n', f);
 }
 
 void es_print_csv(FILE *f, const struct es_report *rep, bool header)
@@ -47,14 +61,15 @@ void es_print_csv(FILE *f, const struct es_report *rep, bool header)
 
 	if (header)
 		fprintf(f, "block,reason,name,exits,cycles,kind,time,interval,%s\n",
-			rep->pid ? "pid,vm,vcpu" : "own_exits,own_cycles");
+			rep->pid ? "pid,vm,vcpu,clamped" : "own_exits,own_cycles");
 	for (i = 0; i < rep->nrows; i++) {
 		fprintf(f, "%u,%" PRIu32 ",", rep->block, rep->rows[i].reason);
 		csv_str(f, rep->rows[i].name);
-		fprintf(f, ",%" PRIu64 ",%" PRIu64, rep->rows[i].exits, rep->rows[i].cycles);
+		fprintf(f, ",%" PRIu64, rep->rows[i].exits);
+		csv_cycles(f, rep, rep->rows[i].cycles);
 		csv_tail(f, rep);
 	}
-	fprintf(f, "%u,,total,%" PRIu64 ",%" PRIu64, rep->block,
-		rep->total_exits, rep->total_cycles);
+	fprintf(f, "%u,,total,%" PRIu64, rep->block, rep->total_exits);
+	csv_cycles(f, rep, rep->total_cycles);
 	csv_tail(f, rep);
 }

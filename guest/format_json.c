@@ -7,25 +7,38 @@
 
 #include "exitstat.h"
 
+/* "name":cycles, or "name":null when the cycles are not counted */
+static void cycles(FILE *f, const struct es_report *rep, const char *name, uint64_t v)
+{
+	if (rep->info->cycles_off)
+		fprintf(f, ",\"%s\":null", name);
+	else
+		fprintf(f, ",\"%s\":%" PRIu64, name, v);
+}
+
 void es_print_json(FILE *f, const struct es_report *rep)
 {
 	const struct es_info *info = rep->info;
 	unsigned int i;
 
-	fprintf(f, "{\"isa\":\"%s\",\"scope\":\"%s\",\"total_exits\":%" PRIu64
-		",\"total_cycles\":%" PRIu64 ",\"own_cpuid_exits_excluded\":%" PRIu64
-		",\"own_cpuid_cycles_excluded\":%" PRIu64 ",\"block\":%u,\"kind\":\"%s\""
-		",\"time\":%.3f,\"interval\":", info->isa == ES_ISA_VMX ? "vmx" : "svm",
+	fprintf(f, "{\"isa\":\"%s\",\"scope\":\"%s\",\"total_exits\":%" PRIu64,
+		info->isa == ES_ISA_VMX ? "vmx" : "svm",
 		rep->pid ? (rep->vcpu < 0 ? "vm" : "vcpu") : info->global ? "global" : "vm",
-		rep->total_exits, rep->total_cycles, rep->own_exits, rep->own_cycles,
+		rep->total_exits);
+	cycles(f, rep, "total_cycles", rep->total_cycles);
+	fprintf(f, ",\"own_cpuid_exits_excluded\":%" PRIu64, rep->own_exits);
+	cycles(f, rep, "own_cpuid_cycles_excluded", rep->own_cycles);
+	fprintf(f, ",\"block\":%u,\"kind\":\"%s\",\"time\":%.3f,\"interval\":",
 		rep->block, rep->delta ? "delta" : "cumulative", rep->time);
 	if (rep->delta)
 		fprintf(f, "%.3f", rep->interval);
 	else
 		fputs("null", f);
-	if (info->tsc_khz)
+	if (info->tsc_khz && !info->cycles_off)
 		fprintf(f, ",\"tsc_khz\":%" PRIu32 ",\"total_seconds\":%.9f", info->tsc_khz,
 			es_seconds(info, rep->total_cycles));
+	else if (info->tsc_khz)
+		fprintf(f, ",\"tsc_khz\":%" PRIu32 ",\"total_seconds\":null", info->tsc_khz);
 	else
 		fputs(",\"tsc_khz\":null", f);
 	if (rep->pid) {
@@ -35,14 +48,19 @@ void es_print_json(FILE *f, const struct es_report *rep)
 			fprintf(f, ",\"vcpu\":%d", rep->vcpu);
 		else
 			fprintf(f, ",\"vcpu\":null,\"vcpus\":%u", rep->nvcpus);
+		if (rep->has_clamped)
+			fprintf(f, ",\"clamped\":%" PRIu64, rep->clamped);
+		else
+			fputs(",\"clamped\":null", f);
 	}
 	fputs(",\"reasons\":[", f);
 	for (i = 0; i < rep->nrows; i++) {
 		fprintf(f, "%s{\"reason\":%" PRIu32 ",\"name\":", i ? "," : "",
 			rep->rows[i].reason);
 		es_print_escaped(f, rep->rows[i].name, "json");
-		fprintf(f, ",\"exits\":%" PRIu64 ",\"cycles\":%" PRIu64 "}",
-			rep->rows[i].exits, rep->rows[i].cycles);
+		fprintf(f, ",\"exits\":%" PRIu64, rep->rows[i].exits);
+		cycles(f, rep, "cycles", rep->rows[i].cycles);
+		fputc('}', f);
 	}
 	fputs("]}\n", f);
 }

@@ -27,9 +27,10 @@ void es_print_line_header(FILE *f, const struct es_report *rep, const struct es_
 
 void es_print_line(FILE *f, const struct es_report *rep, const struct es_fmt *fmt)
 {
-	char buf[64];
+	char buf[64], cyc[24];
 	unsigned int i, n;
 	const char *s;
+	bool nocycles = rep->info->cycles_off;
 
 	if (fmt->stamps) {
 		es_stamp(buf, sizeof(buf), rep->time, false);
@@ -49,13 +50,17 @@ void es_print_line(FILE *f, const struct es_report *rep, const struct es_fmt *fm
 			snprintf(buf, sizeof(buf), "%.1f", rep->total_exits / rep->interval);
 		fprintf(f, " %10s", buf);
 	}
+	/* cycles not counted: "-", as for a ratio without exits */
+	snprintf(cyc, sizeof(cyc), "-");
+	if (!nocycles)
+		snprintf(cyc, sizeof(cyc), "%" PRIu64, rep->total_cycles);
 	snprintf(buf, sizeof(buf), "-");
-	if (rep->total_exits)
+	if (rep->total_exits && !nocycles)
 		snprintf(buf, sizeof(buf), "%" PRIu64, rep->total_cycles / rep->total_exits);
-	fprintf(f, " %16" PRIu64 " %10s", rep->total_cycles, buf);
+	fprintf(f, " %16s %10s", cyc, buf);
 	if (rep->info->tsc_khz) {
 		snprintf(buf, sizeof(buf), "-");
-		if (rep->total_exits)
+		if (rep->total_exits && !nocycles)
 			snprintf(buf, sizeof(buf), "%.2f",
 				 es_seconds(rep->info, rep->total_cycles) * 1e6 / rep->total_exits);
 		fprintf(f, " %9s", buf);

@@ -2,15 +2,16 @@
 /*
  * exitstat's Prometheus text exposition (what node_exporter's textfile
  * collector reads): counters since the start, one series per reason and,
- * on the host, per VM (and vCPU). Each metric's series stand together under
- * their # HELP and # TYPE lines, as the format requires.
+ * on the host, per VM (and vCPU), and on the host the clamped cycle windows
+ * per VM (or vCPU). Each metric's series stand together under their # HELP
+ * and # TYPE lines, as the format requires.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <inttypes.h>
 
 #include "exitstat.h"
 
-enum metric { EXITS, CYCLES, SECONDS };
+enum metric { EXITS, CYCLES, SECONDS, CLAMPED };
 
 static const struct {
 	const char *name, *help;
@@ -21,19 +22,26 @@ static const struct {
 		     "Host TSC cycles KVM spent handling VM exits, per exit reason." },
 	[SECONDS] = { "kvm_exitstat_seconds_total",
 		      "Seconds KVM spent handling VM exits, per exit reason: the cycles at the host's TSC rate." },
+	[CLAMPED] = { "kvm_exitstat_clamped_total",
+		      "Cycle windows that closed below their opening TSC (TSC skew between CPUs), counted as 0 cycles." },
 };
+
+static void labels(FILE *f, const struct es_report *rep)
+{
+	if (!rep->pid)
+		return;
+	fputs("vm=", f);
+	es_print_escaped(f, rep->vm, "prom");
+	fprintf(f, ",pid=\"%d\"", rep->pid);
+	if (rep->vcpu >= 0)
+		fprintf(f, ",vcpu=\"%d\"", rep->vcpu);
+}
 
 static void series(FILE *f, enum metric m, const struct es_report *rep, const struct es_row *row)
 {
 	fprintf(f, "%s{", metrics[m].name);
-	if (rep->pid) {
-		fputs("vm=", f);
-		es_print_escaped(f, rep->vm, "prom");
-		fprintf(f, ",pid=\"%d\",", rep->pid);
-		if (rep->vcpu >= 0)
-			fprintf(f, "vcpu=\"%d\",", rep->vcpu);
-	}
-	fprintf(f, "reason=\"%" PRIu32 "\",name=", row->reason);
+	labels(f, rep);
+	fprintf(f, "%sreason=\"%" PRIu32 "\",name=", rep->pid ? "," : "", row->reason);
 	es_print_escaped(f, row->name, "prom");
 	if (m == EXITS)
 		fprintf(f, "} %" PRIu64 "\n", row->exits);
@@ -43,21 +51,51 @@ static void series(FILE *f, enum metric m, const struct es_report *rep, const st
 		fprintf(f, "} %.9f\n", es_seconds(rep->info, row->cycles));
 }
 
+/*
+ * Which reports have a metric: cycles and seconds only where the cycles
+ * are counted (never as zeros), clamped only from a host file that has it.
+ */
+static bool has(enum metric m, const struct es_report *rep)
+{
+	switch (m) {
+	case CYCLES:
+	case SECONDS:
+		return !rep->info->cycles_off;
+	case CLAMPED:
+		return rep->pid && rep->has_clamped;
+	default:
+		return true;
+	}
+}
+
 void es_print_prom(FILE *f, const struct es_report *reps, unsigned int n)
 {
-	unsigned int i, j;
+	unsigned int i, j, k;
 	enum metric m;
 	bool times = n > 0;
 
 	for (i = 0; i < n; i++)
 		times &= reps[i].info->tsc_khz != 0;
-	for (m = EXITS; m <= SECONDS; m++) {
+	for (m = EXITS; m <= CLAMPED; m++) {
 		if (m == SECONDS && !times)
-			break;
+			continue;
+		for (i = k = 0; i < n; i++)
+			k += has(m, &reps[i]);
+		if (!k && m != EXITS)	/* no HELP without series, but for the main one */
+			continue;
 		fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", metrics[m].name,
 			metrics[m].help, metrics[m].name);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			if (!has(m, &reps[i]))
+				continue;
+			if (m == CLAMPED) {
+				fprintf(f, "%s{", metrics[m].name);
+				labels(f, &reps[i]);
+				fprintf(f, "} %" PRIu64 "\n", reps[i].clamped);
+				continue;
+			}
 			for (j = 0; j < reps[i].nrows; j++)
 				series(f, m, &reps[i], &reps[i].rows[j]);
+		}
 	}
 }

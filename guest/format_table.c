@@ -19,25 +19,29 @@ static void pct(char *buf, size_t len, uint64_t part, uint64_t whole)
 struct cols {
 	int w;				/* the name column */
 	bool rates, times;		/* exits/s, us/exit */
+	bool nocycles;			/* cycles not counted: "-" */
 };
 
 static void print_row(FILE *f, const struct cols *c, const struct es_report *rep,
 		      const char *reason, const char *name, uint64_t exits, uint64_t cycles)
 {
-	char pe[24] = "-", px[32], pc[32], rate[32] = "-", us[32] = "-";
+	char pe[24] = "-", px[32], pc[32] = "-", rate[32] = "-", us[32] = "-", cy[24] = "-";
 
-	if (exits)
+	if (exits && !c->nocycles)
 		snprintf(pe, sizeof(pe), "%" PRIu64, cycles / exits);
-	if (exits && c->times)
+	if (exits && c->times && !c->nocycles)
 		snprintf(us, sizeof(us), "%.2f", es_seconds(rep->info, cycles) * 1e6 / exits);
 	if (rep->delta && rep->interval > 0)
 		snprintf(rate, sizeof(rate), "%.1f", exits / rep->interval);
 	pct(px, sizeof(px), exits, rep->total_exits);
-	pct(pc, sizeof(pc), cycles, rep->total_cycles);
+	if (!c->nocycles) {
+		pct(pc, sizeof(pc), cycles, rep->total_cycles);
+		snprintf(cy, sizeof(cy), "%" PRIu64, cycles);
+	}
 	fprintf(f, "%6s  %-*s %12" PRIu64, reason, c->w, name, exits);
 	if (c->rates)
 		fprintf(f, " %10s", rate);
-	fprintf(f, " %16" PRIu64 " %12s", cycles, pe);
+	fprintf(f, " %16s %12s", cy, pe);
 	if (c->times)
 		fprintf(f, " %9s", us);
 	fprintf(f, " %7s %7s\n", px, pc);
@@ -84,7 +88,7 @@ static void print_scope(FILE *f, const struct es_report *rep)
 void es_print_table(FILE *f, const struct es_report *rep, const struct es_fmt *fmt)
 {
 	const struct es_info *info = rep->info;
-	struct cols c = { 4, fmt->rates, info->tsc_khz != 0 };
+	struct cols c = { 4, fmt->rates, info->tsc_khz != 0, info->cycles_off };
 	unsigned int i;
 	char r[16], stamp[64];
 
@@ -93,9 +97,10 @@ void es_print_table(FILE *f, const struct es_report *rep, const struct es_fmt *f
 			c.w = strlen(rep->rows[i].name);
 	if (fmt->verbose && !rep->pid) {
 		es_reason_str(r, sizeof(r), info->isa, info->max_reason);
-		fprintf(f, "leaf 0x%x: ABI version %u, %s exit reasons up to %s, scope %s\n",
+		fprintf(f, "leaf 0x%x: ABI version %u, %s exit reasons up to %s, scope %s, %s\n",
 			ES_LEAF_INFO, info->version, es_isa_name(info->isa), r,
-			info->global ? "global" : "vm");
+			info->global ? "global" : "vm", info->cycles_off ?
+			"cycles not counted (bit 25 set)" : "cycles counted (bit 25 clear)");
 	}
 	if (fmt->header) {
 		fprintf(f, "%s, ", fmt->title);
@@ -105,6 +110,8 @@ void es_print_table(FILE *f, const struct es_report *rep, const struct es_fmt *f
 			es_stamp(stamp, sizeof(stamp), rep->time, true);
 			fprintf(f, ", %s", stamp);
 		}
+		if (c.nocycles)
+			fputs("\nCycles not counted (kvm.exit_stats=counts): shown as -", f);
 		fprintf(f, "\n%6s  %-*s %12s", "reason", c.w, "name", "exits");
 		if (c.rates)
 			fprintf(f, " %10s", "exits/s");
@@ -118,10 +125,16 @@ void es_print_table(FILE *f, const struct es_report *rep, const struct es_fmt *f
 		print_row(f, &c, rep, r, rep->rows[i].name, rep->rows[i].exits, rep->rows[i].cycles);
 	}
 	print_row(f, &c, rep, "", "total", rep->total_exits, rep->total_cycles);
-	if (!rep->pid)
+	if (!rep->pid && c.nocycles)
+		fprintf(f, "Excluded: exitstat's own %" PRIu64 " CPUID exits.\n", rep->own_exits);
+	else if (!rep->pid)
 		fprintf(f, "Excluded: exitstat's own %" PRIu64 " CPUID exits (about %" PRIu64 " cycles).\n",
 			rep->own_exits, rep->own_cycles);
-	if (c.times)
+	if (rep->clamped)
+		fprintf(f, "Clamped: %" PRIu64 " cycle window%s closed below the TSC at %s opening "
+			"(TSC skew between CPUs): counted as 0 cycles.\n", rep->clamped,
+			rep->clamped == 1 ? "" : "s", rep->clamped == 1 ? "its" : "their");
+	if (c.times && !c.nocycles)
 		fprintf(f, "Times at the host's TSC rate, %" PRIu32 " kHz (from %s).\n",
 			info->tsc_khz, info->tsc_source);
 	if (fmt->verbose && !rep->pid)

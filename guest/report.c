@@ -197,6 +197,9 @@ int es_report(const struct es_info *info, const struct es_snap *a,
 	cyc = own_cycles(b, bh->cycles.own - at->cycles.own);
 	rep->own_cycles = cyc;
 	rep->total_cycles = sub0(sub0(bh->cycles.v, at->cycles.v), cyc);
+	/* a counter like the others: a delta, or since the start if a had none */
+	rep->has_clamped = b->has_clamped;
+	rep->clamped = sub0(b->clamped, a && a->has_clamped ? a->clamped : 0);
 	return 0;
 }
 

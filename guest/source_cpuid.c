@@ -112,7 +112,9 @@ int es_detect(struct es_cpu *cpu, struct es_info *info, FILE *err)
 	}
 	info->max_reason = r[0] & 0xffff;
 	info->version = r[0] >> 16 & 0xff;
-	info->global = r[0] >> 24 & 1;
+	info->global = !!(r[0] & ES_INFO_GLOBAL);
+	info->cycles_off = !!(r[0] & ES_INFO_CYCLES_OFF);
+	/* bits 27:26 are reserved: ignored, as every bit this exitstat does not know */
 	if (info->version != ES_ABI_VERSION) {
 		fprintf(err, "exitstat: the hypervisor speaks exit-statistics ABI version %u; this exitstat reads version %u\n",
 			info->version, ES_ABI_VERSION);

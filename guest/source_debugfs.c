@@ -8,9 +8,15 @@
  * both in the same format:
  *
  *   # vmx exit reason, exits, cycles, name	(or svm)
+ *   cycles off				kvm.exit_stats=counts: no cycles
  *   <reason> <exits> <cycles> <name>		per reason with exits
  *   other <exits> <cycles>			exits without a reason, if any
+ *   clamped <n>				cycle windows closed below their
+ *						opening TSC (counted as 0 cycles)
  *   total <exits> <cycles>
+ *
+ * "cycles off" only right after the header; "clamped" once, right before
+ * the total (a file without it, from an older series, is read too).
  *
  * and the VMs' names from /proc/<pid>/cmdline (QEMU's -name) or comm.
  */
@@ -75,9 +81,9 @@ int es_host_parse(const char *text, size_t len, struct es_info *info,
 	const char *p = text, *end = text + len, *eol, *q;
 	struct entry *e = NULL;
 	uint8_t *seen = NULL;
-	uint64_t sum_exits = 0, sum_cycles = 0, total[2], other[2] = { 0, 0 }, r;
+	uint64_t sum_exits = 0, sum_cycles = 0, total[2], other[2] = { 0, 0 }, r, clamped = 0;
 	unsigned int ne = 0, line = 1, isa, i, n = 0;
-	bool has_other = false, has_total = false;
+	bool has_other = false, has_total = false, has_clamped = false, cycles_off = false;
 	int rc = -1;
 
 	memset(s, 0, sizeof(*s));
@@ -100,6 +106,22 @@ int es_host_parse(const char *text, size_t len, struct es_info *info,
 		eol = memchr(p, '\n', end - p);
 		if (has_total)
 			BAD("line %u: after the total", line);
+		if (has_clamped && !strncmp(p, "clamped ", 8))
+			BAD("line %u: a second \"clamped\" line", line);
+		if (has_clamped && strncmp(p, "total ", 6))
+			BAD("line %u: after \"clamped\", only \"total\" may follow", line);
+		if (eol - p == 10 && !memcmp(p, "cycles off", 10)) {
+			if (line != 2)
+				BAD("line %u: \"cycles off\" is allowed only right after the header", line);
+			cycles_off = true;
+			continue;
+		}
+		if (!strncmp(p, "clamped ", 8)) {
+			if (!(q = parse_num(p + 8, end, &clamped)) || q != eol)
+				BAD("line %u: not \"clamped N\"", line);
+			has_clamped = true;
+			continue;
+		}
 		if (!strncmp(p, "other ", 6) || !strncmp(p, "total ", 6)) {
 			bool tot = p[0] == 't';
 			uint64_t *v = tot ? total : other;
@@ -137,6 +159,7 @@ int es_host_parse(const char *text, size_t len, struct es_info *info,
 	    sum_exits != total[0] || sum_cycles != total[1])
 		BAD("the lines do not add up to the total");
 	es_info_isa(info, isa);
+	info->cycles_off = cycles_off;
 	if (n <= info->cpuid_reason)
 		n = info->cpuid_reason + 1;
 	info->max_reason = n - 1;
@@ -162,6 +185,8 @@ int es_host_parse(const char *text, size_t len, struct es_info *info,
 	s->head.exits.v = total[0];
 	s->head.cycles.v = total[1];
 	s->tail = s->head;
+	s->has_clamped = has_clamped;
+	s->clamped = clamped;
 	rc = 0;
 out:
 	free(e);
@@ -395,6 +420,8 @@ static int read_vm(const char *root, struct es_vm *vm, bool vcpus, FILE *err)
 		}
 		if (vinfo.max_reason > vm->info.max_reason)
 			vm->info.max_reason = vinfo.max_reason;
+		/* one module parameter for all files: any "cycles off" holds for the VM */
+		vm->info.cycles_off |= vinfo.cycles_off;
 	}
 	return 0;
 }

@@ -15,7 +15,8 @@
  *   flags bit 0: no hypervisor bit in leaf 1
  *   flags bit 1: no "KVMExitStats" signature in the discovery leaf
  *   flags bit 2: keep EAX as given (else ABI version 1, a known ISA and
- *                a highest reason below 0x800, which keeps runs fast)
+ *                a highest reason below 0x800, which keeps runs fast; the
+ *                scope, cycles-off and reserved bits 27:24 as given)
  *   flags bit 3: the ISA forced is SVM (else VMX)
  *   flags bit 4: the rest is not the above but one exit_stats file (and a
  *                /proc/PID/cmdline), parsed and printed in every format
@@ -165,7 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	in.flags = data[0];
 	memcpy(&in.info, data + 1, 4);
 	if (!(in.flags & 4))
-		in.info = (in.info & 0x010007ff) | 1u << 16 |
+		in.info = (in.info & 0x0f0007ff) | 1u << 16 |
 			  (in.flags & 8 ? (uint32_t)ES_ISA_SVM : (uint32_t)ES_ISA_VMX) << 28;
 
 	/* The arguments, copied so that exitstat gets writable strings. */

@@ -28,11 +28,13 @@
 
 struct fake {
 	bool hv, patched, global;
+	bool cycles_off;		/* discovery bit 25: the cycles leaves answer 0 */
+	uint32_t reserved;		/* discovery bits 27:26, which exitstat ignores */
 	char hvsig[12];
 	uint32_t tsc_khz;		/* leaf 0x40000010, if not 0 */
 	uint32_t isa, version, max, cpuid_reason;
 	uint64_t exits[FMAX], cycles[FMAX], total_exits, total_cycles;
-	bool undef[FMAX], unhandled[FMAX];
+	bool undef[FMAX];
 	uint64_t cpuid_cost;		/* cycles of each CPUID exit */
 	uint64_t calls;
 	uint64_t total_reads[64];	/* call numbers of the 0x4fffffff reads */
@@ -66,12 +68,10 @@ static void fake_init(uint32_t isa)
 		F.cpuid_reason = SVM_CPUID;
 		for (i = 0xa6; i < 0x400; i++)
 			F.undef[i] = true;
-		F.unhandled[0x6e] = true;	/* RDTSC */
 	} else {
 		F.max = 77;
 		F.cpuid_reason = VMX_CPUID;
 		F.undef[35] = F.undef[38] = F.undef[42] = F.undef[71] = true;
-		F.unhandled[5] = true;		/* I/O SMI */
 	}
 }
 
@@ -104,20 +104,20 @@ static void fake_cpuid(void *ctx, uint32_t leaf, uint32_t sub, uint32_t r[4])
 	case ES_LEAF_INFO:
 		if (!F.patched)
 			break;
-		r[0] = F.max | F.version << 16 | (uint32_t)F.global << 24 | F.isa << 28;
+		r[0] = F.max | F.version << 16 | (uint32_t)F.global << 24 |
+		       (uint32_t)F.cycles_off << 25 | F.reserved << 26 | F.isa << 28;
 		memcpy(r + 1, "KVMExitStats", 12);
 		break;
 	case ES_LEAF_COUNT:
 	case ES_LEAF_CYCLES:
 		if (!F.patched)
 			break;
+		/* every defined reason answers, whether KVM has a handler or not */
 		if (!defined)
 			r[3] = 0xffffffff;
-		else if (F.unhandled[sub])
-			;
 		else if (leaf == ES_LEAF_COUNT)
 			put64(&r[0], &r[1], F.exits[sub]);
-		else
+		else if (!F.cycles_off)
 			put64(&r[2], &r[1], F.cycles[sub]);
 		break;
 	case ES_LEAF_TOTAL:
@@ -128,7 +128,7 @@ static void fake_cpuid(void *ctx, uint32_t leaf, uint32_t sub, uint32_t r[4])
 			F.total_reads[F.ntotal_reads++] = F.calls;
 		break;
 	case ES_LEAF_TOTAL_CYCLES:
-		if (F.patched)
+		if (F.patched && !F.cycles_off)
 			put64(&r[2], &r[1], F.total_cycles);
 		break;
 	}
@@ -408,7 +408,8 @@ static void t_table_svm(void)
 	fake_exit(0x40 + 14, 1, 500);
 	CHECK(run("-v") == 0);
 	CHECK_STR(OUT,
-		"leaf 0x4ffffffb: ABI version 1, AMD SVM exit reasons up to 0x403, scope global\n"
+		"leaf 0x4ffffffb: ABI version 1, AMD SVM exit reasons up to 0x403, scope global, "
+		"cycles counted (bit 25 clear)\n"
 		"VM exits since kvm was loaded, all VMs on the host (AMD SVM)\n"
 		"reason  name           exits           cycles  cycles/exit  %exits %cycles\n"
 		" 0x400  npf               40           400000        10000   90.91   81.55\n"
@@ -423,7 +424,7 @@ static void t_all_verbose(void)
 {
 	scene();
 	CHECK(run("-a -v") == 0);
-	/* 78 reasons 0..77, 4 undefined: 74 rows; 5 (not handled) reads as 0 */
+	/* 78 reasons 0..77, 4 undefined: 74 rows; 5 (I/O SMI, no exits) reads 0 */
 	CHECK(count_str(OUT, "\n") == 74 + 6);
 	CHECK(strstr(OUT, "\n     5  vmx_5 "));
 	CHECK(strstr(OUT, " 0                0            -    0.00    0.00\n"));
@@ -950,6 +951,149 @@ static void t_prom(void)
 	CHECK(run("--prom -n") == 0 && count_str(OUT, "# TYPE") == 2 && !strstr(OUT, "seconds"));
 }
 
+/* Discovery bit 25: the cycles are not counted, and no format shows zeros. */
+static const char golden_cycles_off[] =
+	"VM exits since the VM started, all vCPUs of this VM (Intel VMX)\n"
+	"Cycles not counted (kvm.exit_stats=counts): shown as -\n"
+	"reason  name                      exits           cycles  cycles/exit  %exits %cycles\n"
+	"    48  EPT_VIOLATION              5000                -            -   62.50       -\n"
+	"     1  EXTERNAL_INTERRUPT         1200                -            -   15.00       -\n"
+	"    30  IO_INSTRUCTION             1200                -            -   15.00       -\n"
+	"    10  CPUID                       600                -            -    7.50       -\n"
+	"        total                      8000                -            -  100.00       -\n"
+	"Excluded: exitstat's own 5 CPUID exits.\n";
+
+static void scene_cycles_off(uint32_t khz)
+{
+	scene_tsc(khz);
+	F.cycles_off = true;
+}
+
+static void t_cycles_off(void)
+{
+	char path[64];
+	int rc;
+
+	scene_cycles_off(0);
+	CHECK(run("") == 0);
+	CHECK_STR(OUT, golden_cycles_off);
+	CHECK_STR(ERR, "");
+	/* -v names the bit; the undefined-reasons line is unchanged */
+	scene_cycles_off(0);
+	CHECK(run("-v -n -e 10") == 0);
+	CHECK_STR(OUT,
+		"leaf 0x4ffffffb: ABI version 1, Intel VMX exit reasons up to 77, scope vm, "
+		"cycles not counted (bit 25 set)\n"
+		"    10  CPUID          600                -            -    7.50       -\n"
+		"        total         8000                -            -  100.00       -\n"
+		"Excluded: exitstat's own 5 CPUID exits.\n"
+		"4 of the 78 reasons 0..77 are undefined: 35, 38, 42, 71\n");
+	/* a TSC rate gives no times either: the column says -, no footer */
+	scene_cycles_off(2000000);
+	CHECK(run("-e 48") == 0);
+	CHECK(strstr(OUT, " cycles/exit   us/exit  %exits %cycles\n"
+		      "    48  EPT_VIOLATION         5000                -            -         -   62.50       -\n"));
+	CHECK(!strstr(OUT, "Times at") && !strstr(OUT, "about"));
+	/* intervals: the deltas' cycles are not counted either */
+	scene_cycles_off(0);
+	es_hooks.sleep = fake_sleep;
+	CHECK(run("-n 1 2") == 0);
+	CHECK(strstr(OUT, "\n\n    10  CPUID                     7        7.0                -            -   41.18       -\n"));
+	CHECK(!strstr(OUT, "Cycles not counted"));	/* -n: no header, no note */
+	/* --line */
+	scene_cycles_off(2000000);
+	CHECK(run("-1 1 2") == 0);
+	CHECK_STR(OUT,
+		"       exits    exits/s           cycles   cyc/exit   us/exit  top reasons\n"
+		"        8000          -                -          -         -  EPT_VIOLATION=5000 EXTERNAL_INTERRUPT=1200 IO_INSTRUCTION=1200\n"
+		"          17       17.0                -          -         -  CPUID=7 HLT=5 IO_INSTRUCTION=3\n");
+	es_hooks.sleep = NULL;
+	/* JSON: null, never 0 */
+	scene_cycles_off(2000000);
+	CHECK(run("--json -e 10") == 0);
+	CHECK_STR(OUT,
+		"{\"isa\":\"vmx\",\"scope\":\"vm\",\"total_exits\":8000,\"total_cycles\":null,"
+		"\"own_cpuid_exits_excluded\":6,\"own_cpuid_cycles_excluded\":null,\"block\":0,"
+		"\"kind\":\"cumulative\",\"time\":1700000000.000,\"interval\":null,"
+		"\"tsc_khz\":2000000,\"total_seconds\":null,"
+		"\"reasons\":[{\"reason\":10,\"name\":\"CPUID\",\"exits\":600,\"cycles\":null}]}\n");
+	scene_cycles_off(0);
+	CHECK(run("--json") == 0 && json_shape(OUT) && !strstr(OUT, "cycles\":0"));
+	CHECK(count_str(OUT, "\"cycles\":null") == 4 && strstr(OUT, "\"tsc_khz\":null,\"reasons\""));
+	CHECK(tmp_file(path, OUT));
+	rc = sh_check("jq", "jq -e '.total_cycles == null and ([.reasons[].cycles] | all(. == null))"
+		      " and ([.reasons[].exits] | add) == .total_exits' %s >/dev/null", path);
+	CHECK(rc == 0 || rc == -1);
+	unlink(path);
+	/* CSV: empty fields */
+	scene_cycles_off(0);
+	CHECK(run("--csv") == 0);
+	CHECK_STR(OUT,
+		"block,reason,name,exits,cycles,kind,time,interval,own_exits,own_cycles\n"
+		"0,48,EPT_VIOLATION,5000,,cumulative,1700000000.000,,5,\n"
+		"0,1,EXTERNAL_INTERRUPT,1200,,cumulative,1700000000.000,,5,\n"
+		"0,30,IO_INSTRUCTION,1200,,cumulative,1700000000.000,,5,\n"
+		"0,10,CPUID,600,,cumulative,1700000000.000,,5,\n"
+		"0,,total,8000,,cumulative,1700000000.000,,5,\n");
+	/* Prometheus: no cycles or seconds metric at all */
+	scene_cycles_off(1000000);
+	CHECK(run("--prom") == 0);
+	CHECK(count_str(OUT, "# TYPE") == 1 && count_str(OUT, "\n") == 2 + 4 &&
+	      !strstr(OUT, "cycles") && !strstr(OUT, "seconds"));
+	CHECK(tmp_file(path, OUT));
+	rc = sh_check("promtool", "promtool check metrics < %s", path);
+	CHECK(rc == 0 || rc == -1);
+	unlink(path);
+}
+
+/* Bits 27:26 are reserved: a future feature's bit changes nothing. */
+static void t_reserved_bits(void)
+{
+	uint32_t bits;
+
+	for (bits = 1; bits < 4; bits++) {
+		scene();
+		F.reserved = bits;
+		CHECK(run("") == 0);
+		CHECK_STR(OUT, golden_vmx);
+		CHECK_STR(ERR, "");
+	}
+	fake_init(ES_ISA_SVM);
+	F.reserved = 3;
+	F.cycles_off = true;
+	CHECK(run("-v -n") == 0);
+	CHECK(starts(OUT, "leaf 0x4ffffffb: ABI version 1, AMD SVM exit reasons up to 0x403, "
+		     "scope vm, cycles not counted (bit 25 set)\n"));
+}
+
+/*
+ * Every defined reason answers its count, with a handler in KVM or not:
+ * VMX 33, the invalid-guest-state exit KVM synthesizes when it must
+ * emulate, has none, and shows with its exits; the rows and the exits
+ * without a reason add up to the total.
+ */
+static void t_counted_without_handler(void)
+{
+	scene();
+	fake_exit(33, 40, 400000);
+	fake_exit(5, 1, 10);		/* I/O SMI */
+	F.total_exits += 2;		/* exits without a reason */
+	F.total_cycles += 20;
+	CHECK(run("-n --sort reason") == 0);
+	CHECK_STR(OUT,
+		"     1  EXTERNAL_INTERRUPT         1200          2400000         2000   14.92    1.47\n"
+		"     5  vmx_5                         1               10           10    0.01    0.00\n"
+		"    10  CPUID                       600          1200000         2000    7.46    0.73\n"
+		"    30  IO_INSTRUCTION             1200          9600000         8000   14.92    5.87\n"
+		"    33  INVALID_STATE                40           400000        10000    0.50    0.24\n"
+		"    48  EPT_VIOLATION              5000        150000000        30000   62.17   91.69\n"
+		"        total                      8043        163600030        20340  100.00  100.00\n"
+		"Excluded: exitstat's own 5 CPUID exits (about 600 cycles).\n");
+	CHECK(run("--json -e INVALID_STATE") == 0);
+	CHECK(strstr(OUT, "\"reasons\":[{\"reason\":33,\"name\":\"INVALID_STATE\",\"exits\":40,"
+		      "\"cycles\":400000}]}\n"));
+}
+
 /* A FILE on which every write fails: /dev/full, or a closed descriptor. */
 static FILE *broken(bool full)
 {
@@ -1084,6 +1228,9 @@ int main(int argc, char **argv)
 	test("-e filters, --sort", t_filter_sort);
 	test("times per exit from the TSC rate", t_tsc);
 	test("--prom passes promtool", t_prom);
+	test("cycles not counted (bit 25): -, null, empty, no metric", t_cycles_off);
+	test("reserved discovery bits are ignored", t_reserved_bits);
+	test("a defined reason without a KVM handler answers its count", t_counted_without_handler);
 	test("write errors: one line, status 1", t_write_errors);
 	test("the binary: /dev/full and a closed stdout", t_binary);
 	host_tests();

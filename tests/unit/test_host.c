@@ -42,9 +42,13 @@ static const char vm_a[] =
 	"30 50 400000 IO_INSTRUCTION\n"
 	"48 1000 30000000 EPT_VIOLATION\n"
 	"other 2 200\n"
+	"clamped 0\n"
 	"total 1452 31200200\n";
 
-/* Two VMs: web1 (QEMU -name, two vCPUs with files), and one without. */
+/*
+ * Two VMs: web1 (QEMU -name, two vCPUs with files), and one without, whose
+ * file is of an older series: no "clamped" line.
+ */
 static void tree(void)
 {
 	char cmd[128];
@@ -70,6 +74,7 @@ static void tree(void)
 	    "1 200 400000 EXTERNAL_INTERRUPT\n"
 	    "10 60 120000 CPUID\n"
 	    "48 700 20000000 EPT_VIOLATION\n"
+	    "clamped 0\n"
 	    "total 960 20520000\n");
 	PUT("kvm/4242-11/vcpu1/exit_stats",
 	    "# vmx exit reason, exits, cycles, name\n"
@@ -78,6 +83,7 @@ static void tree(void)
 	    "30 50 400000 IO_INSTRUCTION\n"
 	    "48 300 10000000 EPT_VIOLATION\n"
 	    "other 2 200\n"
+	    "clamped 0\n"
 	    "total 492 10680200\n");
 	PUT("kvm/4242-11/vcpu1/tsc-offset", "0\n");
 	PUT_BIN("proc/4242/cmdline", "qemu-system-x86_64\0-m\0512\0-name\0guest=web1,debug-threads=on\0");
@@ -146,9 +152,9 @@ static void t_host_table(void)
 	CHECK(strstr(OUT, "\n\nVM exits since the VM started, vCPU 1 of VM web1 (pid 4242) (Intel VMX)\n"));
 	/* -e: by the kernel's names too (IO_SMI is not in the uapi headers) */
 	CHECK(host("-p 777 -e io_smi,12 -n --csv") == 0);
-	CHECK_STR(OUT, "0,12,HLT,5,5000,cumulative,1700000000.000,,777,qemu-kvm,\n"
-		  "0,5,IO_SMI,1,10,cumulative,1700000000.000,,777,qemu-kvm,\n"
-		  "0,,total,6,5010,cumulative,1700000000.000,,777,qemu-kvm,\n");
+	CHECK_STR(OUT, "0,12,HLT,5,5000,cumulative,1700000000.000,,777,qemu-kvm,,\n"
+		  "0,5,IO_SMI,1,10,cumulative,1700000000.000,,777,qemu-kvm,,\n"
+		  "0,,total,6,5010,cumulative,1700000000.000,,777,qemu-kvm,,\n");
 	CHECK(host("-e NOPE") == 2);
 	CHECK_STR(ERR, "exitstat: unknown exit reason 'NOPE' for Intel VMX: a name as exitstat "
 		  "prints it, or a number\n");
@@ -169,7 +175,7 @@ static void t_host_formats(void)
 	CHECK(starts(OUT, "{\"isa\":\"vmx\",\"scope\":\"vm\",\"total_exits\":6,\"total_cycles\":5010,"
 		     "\"own_cpuid_exits_excluded\":0,\"own_cpuid_cycles_excluded\":0,\"block\":0,"
 		     "\"kind\":\"cumulative\",\"time\":1700000000.000,\"interval\":null,\"tsc_khz\":null,"
-		     "\"pid\":777,\"vm\":\"qemu-kvm\",\"vcpu\":null,\"vcpus\":1,\"reasons\":["
+		     "\"pid\":777,\"vm\":\"qemu-kvm\",\"vcpu\":null,\"vcpus\":1,\"clamped\":null,\"reasons\":["
 		     "{\"reason\":12,\"name\":\"HLT\",\"exits\":5,\"cycles\":5000},"));
 	CHECK(tmp_file(path, OUT));
 	rc = sh_check("jq", "jq -e -s 'length == 2 and .[1].pid == 4242 and .[1].vm == \"web1\" and "
@@ -180,9 +186,9 @@ static void t_host_formats(void)
 	CHECK(host("--json --vcpus -p 4242") == 0);
 	CHECK(count_str(OUT, "\n") == 3 && count_str(OUT, "\"vcpu\":1,") == 1);
 	CHECK(host("--csv -p 4242 --vcpus") == 0);
-	CHECK(starts(OUT, "block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu\n"
-		     "0,48,EPT_VIOLATION,1000,30000000,cumulative,1700000000.000,,4242,web1,\n"));
-	CHECK(strstr(OUT, "\n0,,total,492,10680200,cumulative,1700000000.000,,4242,web1,1\n"));
+	CHECK(starts(OUT, "block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu,clamped\n"
+		     "0,48,EPT_VIOLATION,1000,30000000,cumulative,1700000000.000,,4242,web1,,0\n"));
+	CHECK(strstr(OUT, "\n0,,total,492,10680200,cumulative,1700000000.000,,4242,web1,1,0\n"));
 }
 
 static uint32_t tsc_2ghz(void)
@@ -205,12 +211,19 @@ static void t_host_prom(void)
 	CHECK(strstr(OUT, "\nkvm_exitstat_cycles_total{vm=\"web1\",pid=\"4242\",reason=\"48\","
 		      "name=\"EPT_VIOLATION\"} 30000000\n"));
 	CHECK(!strstr(OUT, "seconds"));
+	/* clamped: only from the file that has the line (777's has none) */
+	CHECK(strstr(OUT, "\n# HELP kvm_exitstat_clamped_total Cycle windows that closed below their "
+		      "opening TSC (TSC skew between CPUs), counted as 0 cycles.\n"
+		      "# TYPE kvm_exitstat_clamped_total counter\n"
+		      "kvm_exitstat_clamped_total{vm=\"web1\",pid=\"4242\"} 0\n"));
+	CHECK(count_str(OUT, "kvm_exitstat_clamped_total{") == 1);
 	/* per vCPU: only the vCPUs' series, so that sum() counts once */
 	saved = es_hooks.host_tsc_khz;
 	es_hooks.host_tsc_khz = tsc_2ghz;
 	CHECK(host("--prom --vcpus -p 4242") == 0);
-	CHECK(!strstr(OUT, "vcpu=\"\"") && count_str(OUT, "vcpu=\"0\"") == 3 * 3 &&
-	      count_str(OUT, "vcpu=\"1\"") == 3 * 4);
+	CHECK(!strstr(OUT, "vcpu=\"\"") && count_str(OUT, "vcpu=\"0\"") == 3 * 3 + 1 &&
+	      count_str(OUT, "vcpu=\"1\"") == 3 * 4 + 1);
+	CHECK(strstr(OUT, "\nkvm_exitstat_clamped_total{vm=\"web1\",pid=\"4242\",vcpu=\"1\"} 0\n"));
 	CHECK(strstr(OUT, "\nkvm_exitstat_seconds_total{vm=\"web1\",pid=\"4242\",vcpu=\"1\","
 		      "reason=\"48\",name=\"EPT_VIOLATION\"} 0.005000000\n"));
 	/* label values escaped */
@@ -337,6 +350,38 @@ static void t_host_malformed(void)
 		{ "# vmx exit reason, exits, cycles, name\ntotal 0 0 0\n", "line 2:" },
 		{ "# vmx exit reason, exits, cycles, name\nTotal 0 0\n", "line 2:" },
 		{ "# vmx exit reason, exits, cycles, name\n\ntotal 0 0\n", "line 2:" },
+		/* "cycles off": right after the header, nowhere else */
+		{ "# vmx exit reason, exits, cycles, name\n1 2 0 X\ncycles off\ntotal 2 0\n",
+		  "line 3: \"cycles off\" is allowed only right after the header" },
+		{ "# vmx exit reason, exits, cycles, name\ncycles off\ncycles off\ntotal 0 0\n",
+		  "line 3: \"cycles off\" is allowed only" },
+		{ "# vmx exit reason, exits, cycles, name\nother 1 0\ncycles off\ntotal 1 0\n",
+		  "line 3: \"cycles off\" is allowed only" },
+		{ "# vmx exit reason, exits, cycles, name\ncycles  off\ntotal 0 0\n", "line 2:" },
+		{ "# vmx exit reason, exits, cycles, name\ncycles off \ntotal 0 0\n", "line 2:" },
+		{ "# vmx exit reason, exits, cycles, name\nCycles off\ntotal 0 0\n", "line 2:" },
+		{ "# vmx exit reason, exits, cycles, name\ncycles on\ntotal 0 0\n", "line 2:" },
+		/* "clamped N": once, right before the total, a decimal u64 */
+		{ "# vmx exit reason, exits, cycles, name\nclamped 1\nclamped 1\ntotal 0 0\n",
+		  "line 3: a second \"clamped\" line" },
+		{ "# vmx exit reason, exits, cycles, name\nclamped 1\n1 2 3 X\ntotal 2 3\n",
+		  "line 3: after \"clamped\", only \"total\" may follow" },
+		{ "# vmx exit reason, exits, cycles, name\nclamped 1\nother 1 1\ntotal 1 1\n",
+		  "line 3: after \"clamped\"" },
+		{ "# vmx exit reason, exits, cycles, name\nclamped 0\ncycles off\ntotal 0 0\n",
+		  "line 3: after \"clamped\"" },
+		{ "# vmx exit reason, exits, cycles, name\nclamped 1\n", "no \"total\" line" },
+		{ "# vmx exit reason, exits, cycles, name\ntotal 0 0\nclamped 0\n", "line 3: after the total" },
+		{ "# vmx exit reason, exits, cycles, name\nclamped\ntotal 0 0\n", "line 2:" },
+		{ "# vmx exit reason, exits, cycles, name\nclamped \ntotal 0 0\n", "line 2: not \"clamped N\"" },
+		{ "# vmx exit reason, exits, cycles, name\nclamped x\ntotal 0 0\n", "line 2: not \"clamped N\"" },
+		{ "# vmx exit reason, exits, cycles, name\nclamped 1 2\ntotal 0 0\n", "line 2: not \"clamped N\"" },
+		{ "# vmx exit reason, exits, cycles, name\nclamped -1\ntotal 0 0\n", "line 2: not \"clamped N\"" },
+		{ "# vmx exit reason, exits, cycles, name\nclamped 0x1\ntotal 0 0\n", "line 2: not \"clamped N\"" },
+		{ "# vmx exit reason, exits, cycles, name\nclamped  1\ntotal 0 0\n", "line 2: not \"clamped N\"" },
+		{ "# vmx exit reason, exits, cycles, name\nclamped 18446744073709551616\ntotal 0 0\n",
+		  "line 2: not \"clamped N\"" },
+		{ "# vmx exit reason, exits, cycles, name\nClamped 1\ntotal 0 0\n", "line 2:" },
 	};
 	char want[512], path[128];
 	unsigned int i;
@@ -362,7 +407,7 @@ static void t_host_malformed(void)
 	CHECK(host("-p 4242 --vcpus") == 2 && !*OUT && strstr(ERR, "a different ISA"));
 }
 
-/* The parser itself: names with spaces, "-" for none, SVM, "other". */
+/* The parser itself: names with spaces, "-" for none, SVM, "other", "cycles off", "clamped". */
 static void t_host_parse(void)
 {
 	static const char svm[] =
@@ -373,6 +418,13 @@ static void t_host_parse(void)
 		"166 2 20 -\n"
 		"other 1 1\n"
 		"total 47 400821\n";
+	static const char counts[] =
+		"# vmx exit reason, exits, cycles, name\n"
+		"cycles off\n"
+		"30 4 0 IO_INSTRUCTION\n"
+		"other 1 0\n"
+		"clamped 18446744073709551615\n"
+		"total 5 0\n";
 	struct es_info info = { 0 };
 	struct es_snap s;
 	char why[128];
@@ -382,6 +434,16 @@ static void t_host_parse(void)
 	CHECK(s.exits[1024] == 40 && s.cycles[78] == 500 && !strcmp(s.names[78], "PF excp"));
 	CHECK(!s.names[166] && s.exits[166] == 2);
 	CHECK(s.head.exits.v == 47 && s.head.cpuid_exits.v == 3 && s.tail.cycles.v == 400821);
+	CHECK(!info.cycles_off && !s.has_clamped && !s.clamped);	/* an older series' file */
+	es_snap_free(&s);
+	CHECK(es_host_parse(counts, strlen(counts), &info, &s, why, sizeof(why)) == 0);
+	CHECK(info.isa == ES_ISA_VMX && info.cycles_off && s.n == 31);
+	CHECK(s.has_clamped && s.clamped == UINT64_MAX && s.exits[30] == 4 && !s.cycles[30]);
+	CHECK(s.head.exits.v == 5 && s.tail.exits.v == 5 && !s.head.cycles.v);
+	es_snap_free(&s);
+	/* the same info again: nothing of the last file stays */
+	CHECK(es_host_parse(vm_a, strlen(vm_a), &info, &s, why, sizeof(why)) == 0);
+	CHECK(!info.cycles_off && s.has_clamped && !s.clamped);
 	es_snap_free(&s);
 	CHECK(es_host_parse(vm_a, 30, &info, &s, why, sizeof(why)) == -1);
 	CHECK_STR(why, "no newline at the end: cut short");
@@ -423,6 +485,187 @@ static void t_qemu_name(void)
 	CHECK(es_qemu_name("q\0-name\0abcdefgh\0", 17, name, 4) && !strcmp(name, "abc"));
 }
 
+/* web1 with clamped cycle windows: 1 on vCPU 0, 2 on vCPU 1. */
+static void tree_clamped(unsigned int c0, unsigned int c1)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf),
+		 "# vmx exit reason, exits, cycles, name\n"
+		 "10 60 120000 CPUID\n48 700 20000000 EPT_VIOLATION\n"
+		 "clamped %u\ntotal 760 20120000\n", c0);
+	PUT("kvm/4242-11/vcpu0/exit_stats", buf);
+	snprintf(buf, sizeof(buf),
+		 "# vmx exit reason, exits, cycles, name\n"
+		 "10 40 80000 CPUID\n48 300 10000000 EPT_VIOLATION\n"
+		 "clamped %u\ntotal 340 10080000\n", c1);
+	PUT("kvm/4242-11/vcpu1/exit_stats", buf);
+	snprintf(buf, sizeof(buf),
+		 "# vmx exit reason, exits, cycles, name\n"
+		 "10 100 200000 CPUID\n48 1000 30000000 EPT_VIOLATION\n"
+		 "clamped %u\ntotal 1100 30200000\n", c0 + c1);
+	PUT("kvm/4242-11/exit_stats", buf);
+}
+
+static void clamped_sleep(unsigned int seconds)
+{
+	clock_advance(seconds);
+	tree_clamped(1, 4);
+}
+
+/* "clamped N": a note in the table when not 0, a field, a counter. */
+static void t_host_clamped(void)
+{
+	char path[64];
+	int rc;
+
+	tree();
+	tree_clamped(1, 2);
+	CHECK(host("-p 4242") == 0);
+	CHECK_STR(OUT,
+		"VM exits since the VM started, all vCPUs of VM web1 (pid 4242, 2 vCPUs) (Intel VMX)\n"
+		"reason  name                 exits           cycles  cycles/exit  %exits %cycles\n"
+		"    48  EPT_VIOLATION         1000         30000000        30000   90.91   99.34\n"
+		"    10  CPUID                  100           200000         2000    9.09    0.66\n"
+		"        total                 1100         30200000        27454  100.00  100.00\n"
+		"Clamped: 3 cycle windows closed below the TSC at their opening (TSC skew between "
+		"CPUs): counted as 0 cycles.\n");
+	CHECK(host("-p 4242 --vcpus -n -e 10") == 0);
+	CHECK(strstr(OUT, "\nClamped: 1 cycle window closed below the TSC at its opening (TSC skew "
+		      "between CPUs): counted as 0 cycles.\n"));
+	CHECK(count_str(OUT, "Clamped: ") == 3 && strstr(OUT, "\nClamped: 2 cycle windows"));
+	/* not 0 only: no note */
+	tree_clamped(0, 0);
+	CHECK(host("-p 4242 --vcpus") == 0 && !strstr(OUT, "Clamped"));
+	tree_clamped(1, 2);
+	CHECK(host("--json") == 0);
+	CHECK(strstr(OUT, "\"pid\":777,\"vm\":\"qemu-kvm\",\"vcpu\":null,\"vcpus\":1,\"clamped\":null,"));
+	CHECK(host("--json --vcpus -p 4242") == 0);
+	CHECK(strstr(OUT, "\"pid\":4242,\"vm\":\"web1\",\"vcpu\":null,\"vcpus\":2,\"clamped\":3,\"reasons\":["));
+	CHECK(strstr(OUT, "\"pid\":4242,\"vm\":\"web1\",\"vcpu\":1,\"clamped\":2,\"reasons\":["));
+	CHECK(tmp_file(path, OUT));
+	rc = sh_check("jq", "jq -e -s '[.[] | select(.pid == 4242) | .clamped] == [3, 1, 2]' %s >/dev/null",
+		      path);
+	CHECK(rc == 0 || rc == -1);
+	unlink(path);
+	CHECK(host("--csv -p 4242 --vcpus -e 10") == 0);
+	CHECK_STR(OUT,
+		"block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu,clamped\n"
+		"0,10,CPUID,100,200000,cumulative,1700000000.000,,4242,web1,,3\n"
+		"0,,total,1100,30200000,cumulative,1700000000.000,,4242,web1,,3\n"
+		"0,10,CPUID,60,120000,cumulative,1700000000.000,,4242,web1,0,1\n"
+		"0,,total,760,20120000,cumulative,1700000000.000,,4242,web1,0,1\n"
+		"0,10,CPUID,40,80000,cumulative,1700000000.000,,4242,web1,1,2\n"
+		"0,,total,340,10080000,cumulative,1700000000.000,,4242,web1,1,2\n");
+	/* Prometheus: per VM, or per vCPU with --vcpus; promtool agrees */
+	CHECK(host("--prom") == 0);
+	CHECK(strstr(OUT, "# TYPE kvm_exitstat_clamped_total counter\n"
+		      "kvm_exitstat_clamped_total{vm=\"web1\",pid=\"4242\"} 3\n"));
+	CHECK(count_str(OUT, "kvm_exitstat_clamped_total{") == 1 && count_str(OUT, "# TYPE") == 3);
+	CHECK(tmp_file(path, OUT));
+	rc = sh_check("promtool", "promtool check metrics < %s", path);
+	CHECK(rc == 0 || rc == -1);
+	unlink(path);
+	CHECK(host("--prom --vcpus -p 4242") == 0);
+	CHECK(strstr(OUT, "\nkvm_exitstat_clamped_total{vm=\"web1\",pid=\"4242\",vcpu=\"0\"} 1\n"
+		      "kvm_exitstat_clamped_total{vm=\"web1\",pid=\"4242\",vcpu=\"1\"} 2\n"));
+	CHECK(count_str(OUT, "kvm_exitstat_clamped_total{") == 2);
+	CHECK(tmp_file(path, OUT));
+	rc = sh_check("promtool", "promtool check metrics < %s", path);
+	CHECK(rc == 0 || rc == -1);
+	unlink(path);
+	/* intervals: a delta like the counts (2 more windows, on vCPU 1) */
+	es_hooks.sleep = clamped_sleep;
+	CHECK(host("-p 4242 --vcpus --json 1 2") == 0);
+	CHECK(count_str(OUT, "\n") == 6);
+	CHECK(strstr(OUT, "\"block\":1,\"kind\":\"delta\",\"time\":1700000001.000,\"interval\":1.000,"
+		      "\"tsc_khz\":null,\"pid\":4242,\"vm\":\"web1\",\"vcpu\":null,\"vcpus\":2,\"clamped\":2,"));
+	CHECK(strstr(OUT, "\"vcpu\":0,\"clamped\":0,") && strstr(OUT, "\"vcpu\":1,\"clamped\":2,"));
+	tree();
+	tree_clamped(1, 2);
+	CHECK(host("-p 4242 -n 1 2") == 0);
+	CHECK(strstr(OUT, "\n\n        total            0        0.0                0            -"
+		      "       -       -\nClamped: 2 cycle windows closed"));
+	es_hooks.sleep = NULL;
+}
+
+/* "cycles off" (kvm.exit_stats=counts): no cycles shown as zeros. */
+static void tree_cycles_off(void)
+{
+	static const char vm[] =
+		"# vmx exit reason, exits, cycles, name\n"
+		"cycles off\n"
+		"10 100 0 CPUID\n"
+		"48 1000 0 EPT_VIOLATION\n"
+		"other 2 0\n"
+		"clamped 0\n"
+		"total 1102 0\n";
+
+	tree();
+	PUT("kvm/4242-11/exit_stats", vm);
+	PUT("kvm/4242-11/vcpu0/exit_stats", "# vmx exit reason, exits, cycles, name\ncycles off\n"
+	    "10 60 0 CPUID\n48 700 0 EPT_VIOLATION\nclamped 0\ntotal 760 0\n");
+	PUT("kvm/4242-11/vcpu1/exit_stats", "# vmx exit reason, exits, cycles, name\ncycles off\n"
+	    "10 40 0 CPUID\n48 300 0 EPT_VIOLATION\nother 2 0\nclamped 0\ntotal 342 0\n");
+}
+
+static void t_host_cycles_off(void)
+{
+	uint32_t (*saved)(void) = es_hooks.host_tsc_khz;
+	char path[64];
+	int rc;
+
+	tree_cycles_off();
+	CHECK(host("-p 4242") == 0);
+	CHECK_STR(OUT,
+		"VM exits since the VM started, all vCPUs of VM web1 (pid 4242, 2 vCPUs) (Intel VMX)\n"
+		"Cycles not counted (kvm.exit_stats=counts): shown as -\n"
+		"reason  name                 exits           cycles  cycles/exit  %exits %cycles\n"
+		"    48  EPT_VIOLATION         1000                -            -   90.74       -\n"
+		"    10  CPUID                  100                -            -    9.07       -\n"
+		"        total                 1102                -            -  100.00       -\n");
+	/* the list: 777's file counts cycles, web1's does not */
+	CHECK(host("") == 0);
+	CHECK_STR(OUT,
+		"    pid vm               vcpus        exits           cycles   cyc/exit  top reasons\n"
+		"    777 qemu-kvm             1            6             5010        835  HLT=5 IO_SMI=1\n"
+		"   4242 web1                 2         1102                -          -  EPT_VIOLATION=1000 CPUID=100\n");
+	es_hooks.host_tsc_khz = tsc_2ghz;
+	CHECK(host("-p 4242 --vcpus -n -e 10") == 0);
+	CHECK(count_str(OUT, "-            -         -") == 6 && !strstr(OUT, "Times at"));
+	CHECK(host("--json -p 4242") == 0);
+	CHECK_STR(OUT,
+		"{\"isa\":\"vmx\",\"scope\":\"vm\",\"total_exits\":1102,\"total_cycles\":null,"
+		"\"own_cpuid_exits_excluded\":0,\"own_cpuid_cycles_excluded\":null,\"block\":0,"
+		"\"kind\":\"cumulative\",\"time\":1700000000.000,\"interval\":null,"
+		"\"tsc_khz\":2000000,\"total_seconds\":null,\"pid\":4242,\"vm\":\"web1\","
+		"\"vcpu\":null,\"vcpus\":2,\"clamped\":0,\"reasons\":["
+		"{\"reason\":48,\"name\":\"EPT_VIOLATION\",\"exits\":1000,\"cycles\":null},"
+		"{\"reason\":10,\"name\":\"CPUID\",\"exits\":100,\"cycles\":null}]}\n");
+	CHECK(host("--csv -p 4242 -n") == 0);
+	CHECK_STR(OUT,
+		"0,48,EPT_VIOLATION,1000,,cumulative,1700000000.000,,4242,web1,,0\n"
+		"0,10,CPUID,100,,cumulative,1700000000.000,,4242,web1,,0\n"
+		"0,,total,1102,,cumulative,1700000000.000,,4242,web1,,0\n");
+	/* Prometheus: web1 has no cycles or seconds series, 777 has both */
+	CHECK(host("--prom") == 0);
+	CHECK(count_str(OUT, "kvm_exitstat_cycles_total{") == 2 &&
+	      count_str(OUT, "kvm_exitstat_seconds_total{") == 2 &&
+	      !strstr(OUT, "_cycles_total{vm=\"web1\"") && !strstr(OUT, "_seconds_total{vm=\"web1\"") &&
+	      strstr(OUT, "kvm_exitstat_exits_total{vm=\"web1\",pid=\"4242\",reason=\"48\","));
+	CHECK(tmp_file(path, OUT));
+	rc = sh_check("promtool", "promtool check metrics < %s", path);
+	CHECK(rc == 0 || rc == -1);
+	unlink(path);
+	CHECK(host("--prom -p 4242 --vcpus") == 0);
+	CHECK(count_str(OUT, "# TYPE") == 2 && !strstr(OUT, "cycles_total") && !strstr(OUT, "seconds"));
+	CHECK(tmp_file(path, OUT));
+	rc = sh_check("promtool", "promtool check metrics < %s", path);
+	CHECK(rc == 0 || rc == -1);
+	unlink(path);
+	es_hooks.host_tsc_khz = saved;
+}
+
 static void t_host_write_errors(void)
 {
 	FILE *f = fopen("/dev/full", "w");
@@ -447,6 +690,8 @@ void host_tests(void)
 	test("--host: malformed files give an error, never a number", t_host_malformed);
 	test("the exit_stats parser", t_host_parse);
 	test("QEMU's -name", t_qemu_name);
+	test("--host: \"clamped\" in the table, JSON, CSV, Prometheus", t_host_clamped);
+	test("--host: \"cycles off\" shows no cycles as zeros", t_host_cycles_off);
 	test("--host: write errors", t_host_write_errors);
 	if (*base) {
 		char cmd[128];
