@@ -24,6 +24,7 @@ check-quick:
 # The long suites; then Debian's own kernels on Intel, under Bochs, which
 # make check leaves out for time (check-dist runs them alone).
 soak:
+	@bash kernel/check-patches.sh -e $(KERNELS)
 	@bash lab/reliability.sh -s -k $(KERNEL) -v "$(VENDORS)"
 	@bash lab/check.sh -k "$(KERNELS)" -v intel -f dist
 

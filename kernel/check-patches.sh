@@ -4,9 +4,12 @@
 #   - the series applies to the Debian source with no fuzz (git am);
 #   - the files it touches build with W=1 without new warnings;
 #   - rebuilding vmlinux with the series applied recompiles nothing, so the
-#     patched modules load into the stock kernel image.
+#     patched modules load into the stock kernel image;
+#   - with -e (make soak), each patch builds alone: the KVM modules build
+#     with W=1 after every patch of the series, with no warning in the
+#     series' files.
 #
-#   kernel/check-patches.sh [6.1] [6.12]
+#   kernel/check-patches.sh [-e] [6.1] [6.12]
 #
 # Prints one PASS/FAIL line per check and "N passed, N failed".
 set -euo pipefail
@@ -14,6 +17,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$top/lab/lib.sh"
 
+each=
+if [ "${1:-}" = -e ]; then each=1; shift; fi
 [ $# -gt 0 ] || set -- 6.1 6.12
 need_pkgs python3-ply
 passed=0 failed=0
@@ -93,6 +98,25 @@ for ver in "$@"; do
 		result 0 "$ver W=1 build" "new warnings: $(echo "$new" | head -5 | tr '\n' ' ')"
 	fi
 
+	if [ -n "$each" ]; then
+		n=${#patches[@]}
+		for ((i = 1; i <= n; i++)); do
+			git -C "$src" checkout -q -f "patched~$((n - i))"
+			subject=$(git -C "$src" log -1 --format=%s)
+			# every file the series has touched so far, for its warnings
+			touched=$(git -C "$src" diff --name-only stock HEAD -- '*.c' '*.h' | sed 's|^arch/x86/kvm/||' | paste -sd'|')
+			if o=$(kernel_make "$src" W=1 CONFIG_KVM_WERROR= M="$src/arch/x86/kvm" modules 2>&1); then
+				w=$(echo "$o" | grep -E 'warning:' | grep -E "($touched)" || true)
+				if [ -z "$w" ]; then
+					result 1 "$ver patch $i/$n builds alone with W=1: $subject"
+				else
+					result 0 "$ver patch $i/$n builds alone with W=1: $subject" "$(echo "$w" | head -3 | tr '\n' ' ')"
+				fi
+			else
+				result 0 "$ver patch $i/$n builds alone: $subject" "$(echo "$o" | grep -E 'error' | head -3 | tr '\n' ' ')"
+			fi
+		done
+	fi
 	git -C "$src" checkout -q -f patched
 	flock -u 9
 done
