@@ -73,7 +73,7 @@ intel)
 		{ cat "$work/xorriso.log" >&2; die "xorriso failed"; }
 	cat > "$work/bochsrc" <<-RC
 	megs: $mem
-	cpu: model=corei7_skylake_x, ips=50000000, reset_on_triple_fault=0
+	cpu: model=corei7_skylake_x, count=$cpus, ips=50000000, reset_on_triple_fault=0
 	romimage: file=/usr/share/bochs/BIOS-bochs-latest
 	vgaromimage: file=/usr/share/vgabios/vgabios.bin
 	ata0-master: type=cdrom, path=$work/lab.iso, status=inserted
