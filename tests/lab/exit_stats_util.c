@@ -101,3 +101,22 @@ u64 view_count(const struct view *v, u32 reason)
 			return v->count[i];
 	return 0;
 }
+
+bool module_param_read(const char *module, const char *param, char *buf, size_t len)
+{
+	char path[128];
+	FILE *f;
+	bool ok;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s", module, param);
+	buf[0] = 0;
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	ok = fgets(buf, len, f) != NULL;
+	fclose(f);
+	if (!ok)
+		buf[0] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return ok;
+}

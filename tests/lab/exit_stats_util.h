@@ -57,6 +57,12 @@ struct view {
 	bool cycles_off;	/* kvm.exit_stats=counts */
 };
 int view_read(struct vm *vm, struct view *v);
+
+/*
+ * /sys/module/@module/parameters/@param, without its newline, into @buf;
+ * false (and "" in @buf) if it cannot be read.
+ */
+bool module_param_read(const char *module, const char *param, char *buf, size_t len);
 u64 view_count(const struct view *v, u32 reason);
 
 #endif /* KVM_EXITSTAT_EXIT_STATS_UTIL_H */

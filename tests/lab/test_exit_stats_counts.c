@@ -31,15 +31,10 @@ GUEST_CODE(guest_counts,
 
 static bool param_is_counts(void)
 {
-	char buf[16] = "";
-	FILE *f = fopen("/sys/module/kvm/parameters/exit_stats", "r");
+	char buf[16];
 
-	if (f) {
-		if (!fgets(buf, sizeof(buf), f))
-			buf[0] = 0;
-		fclose(f);
-	}
-	return !strcmp(buf, "counts\n");
+	return module_param_read("kvm", "exit_stats", buf, sizeof(buf)) &&
+	       !strcmp(buf, "counts");
 }
 
 int main(int argc, char **argv)

@@ -50,8 +50,6 @@
 #define TABLE_GPA	0x20000
 #define MAX_REASONS	0x1000	/* 64 KiB of answers: one segment */
 #define VMX_INVALID_STATE 33
-#define UG_PARAM	"/sys/module/kvm_intel/parameters/unrestricted_guest"
-#define EIGS_PARAM	"/sys/module/kvm_intel/parameters/emulate_invalid_guest_state"
 
 /*
  * EDI = K CPUIDs, then NR_OUTS OUTs (each an exit to user space), NR_MSRS
@@ -201,17 +199,13 @@ static bool bound_holds(const struct sweep *w)
 }
 
 /* "Y", "N", ...: the first character of a module parameter; 0 if absent. */
-static char param(const char *path)
+/* The first character of a kvm_intel parameter, 0 if there is none. */
+static char param(const char *name)
 {
-	char c = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char buf[8];
 
-	if (fd < 0)
-		return 0;
-	if (read(fd, &c, 1) != 1)
-		c = 0;
-	close(fd);
-	return c;
+	module_param_read("kvm_intel", name, buf, sizeof(buf));
+	return buf[0];
 }
 
 /* Case 1: a guest in the real mode every lab test uses. */
@@ -288,8 +282,8 @@ int main(int argc, char **argv)
 	test_init(argc, argv, &k);
 	ktap_plan(4);
 	info = test_plain(k);
-	ug = param(UG_PARAM);
-	eigs = param(EIGS_PARAM);
+	ug = param("unrestricted_guest");
+	eigs = param("emulate_invalid_guest_state");
 	if (info >> 28 != 1) {
 		ktap_skip("invalid_guest_state_33_counted", "not Intel VMX (discovery ISA %u)",
 			  info >> 28);

@@ -230,15 +230,10 @@ static double sequential(u32 n, bool global)
 
 static bool scope_is_global(void)
 {
-	char buf[16] = "";
-	FILE *f = fopen("/sys/module/kvm/parameters/exit_stats_scope", "r");
+	char buf[16];
 
-	if (f) {
-		if (!fgets(buf, sizeof(buf), f))
-			buf[0] = 0;
-		fclose(f);
-	}
-	return !strcmp(buf, "global\n");
+	return module_param_read("kvm", "exit_stats_scope", buf, sizeof(buf)) &&
+	       !strcmp(buf, "global");
 }
 
 static void test_reader(u32 n)
