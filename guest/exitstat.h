@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define ES_VERSION		"1.2"
+#define ES_VERSION		"1.3"
 #define ES_ABI_VERSION		1
 
 #define ES_LEAF_INFO		0x4ffffffbu
@@ -103,6 +103,12 @@ struct es_snap {
 	/* host: the file's "clamped N" line, if it had one */
 	bool has_clamped;
 	uint64_t clamped;
+	/*
+	 * host: of exits[] and cycles[], those taken while the VM ran a
+	 * nested guest (L2), from its "l2" lines; NULL if it had none
+	 */
+	uint64_t *l2_exits, *l2_cycles;
+	uint64_t l2_total_exits, l2_total_cycles;	/* with "l2 other" */
 };
 int es_snap_alloc(struct es_snap *s, unsigned int n, bool names);
 void es_snap_free(struct es_snap *s);
@@ -175,6 +181,7 @@ bool es_qemu_name(const char *cmdline, size_t len, char *name, size_t namelen);
 struct es_row {
 	uint32_t reason;
 	uint64_t exits, cycles;
+	uint64_t l2_exits, l2_cycles;	/* host: of those, while L2 ran */
 	char name[40];
 };
 
@@ -196,6 +203,8 @@ struct es_report {
 	uint64_t own_exits, own_cycles;	/* excluded; the cycles estimated */
 	bool has_clamped;		/* host: clamped cycle windows, b minus a */
 	uint64_t clamped;
+	bool has_l2;			/* host: b has exits taken while L2 ran */
+	uint64_t l2_exits, l2_cycles;	/* of the totals, while L2 ran */
 	const struct es_snap *snap;	/* for the undefined reasons */
 	/* when: filled by es_report() */
 	bool delta;			/* false: since the start */

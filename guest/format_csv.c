@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * exitstat's CSV: a row per reason and a total row per report; the columns
- * after the first five say which block, whose, and since when.
+ * after the first five say which block, whose, and since when, and on the
+ * host the last two the part taken while L2 ran.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <inttypes.h>
@@ -32,8 +33,22 @@ static void csv_cycles(FILE *f, const struct es_report *rep, uint64_t v)
 		fprintf(f, "%" PRIu64, v);
 }
 
+/* Host: ",l2_exits,l2_cycles" of a row, empty where the file has no split. */
+static void csv_l2(FILE *f, const struct es_report *rep, uint64_t exits, uint64_t cycles)
+{
+	if (!rep->pid)
+		return;
+	fputc(',', f);
+	if (!rep->has_l2) {
+		fputc(',', f);
+		return;
+	}
+	fprintf(f, "%" PRIu64, exits);
+	csv_cycles(f, rep, cycles);
+}
+
 /* Everything after block,reason,name,exits,cycles. */
-static void csv_tail(FILE *f, const struct es_report *rep)
+static void csv_tail(FILE *f, const struct es_report *rep, uint64_t l2_exits, uint64_t l2_cycles)
 {
 	fprintf(f, ",%s,%.3f,", rep->delta ? "delta" : "cumulative", rep->time);
 	if (rep->delta)
@@ -52,8 +67,10 @@ static void csv_tail(FILE *f, const struct es_report *rep)
 	fputc(',', f);
 	if (rep->has_clamped)
 		fprintf(f, "%" PRIu64, rep->clamped);
+	csv_l2(f, rep, l2_exits, l2_cycles);
 	fputc('\n', f);
 }
+
 
 void es_print_csv(FILE *f, const struct es_report *rep, bool header)
 {
@@ -61,15 +78,15 @@ void es_print_csv(FILE *f, const struct es_report *rep, bool header)
 
 	if (header)
 		fprintf(f, "block,reason,name,exits,cycles,kind,time,interval,%s\n",
-			rep->pid ? "pid,vm,vcpu,clamped" : "own_exits,own_cycles");
+			rep->pid ? "pid,vm,vcpu,clamped,l2_exits,l2_cycles" : "own_exits,own_cycles");
 	for (i = 0; i < rep->nrows; i++) {
 		fprintf(f, "%u,%" PRIu32 ",", rep->block, rep->rows[i].reason);
 		csv_str(f, rep->rows[i].name);
 		fprintf(f, ",%" PRIu64, rep->rows[i].exits);
 		csv_cycles(f, rep, rep->rows[i].cycles);
-		csv_tail(f, rep);
+		csv_tail(f, rep, rep->rows[i].l2_exits, rep->rows[i].l2_cycles);
 	}
 	fprintf(f, "%u,,total,%" PRIu64, rep->block, rep->total_exits);
 	csv_cycles(f, rep, rep->total_cycles);
-	csv_tail(f, rep);
+	csv_tail(f, rep, rep->l2_exits, rep->l2_cycles);
 }

@@ -52,6 +52,12 @@ void es_print_json(FILE *f, const struct es_report *rep)
 			fprintf(f, ",\"clamped\":%" PRIu64, rep->clamped);
 		else
 			fputs(",\"clamped\":null", f);
+		if (rep->has_l2) {
+			fprintf(f, ",\"l2_exits\":%" PRIu64, rep->l2_exits);
+			cycles(f, rep, "l2_cycles", rep->l2_cycles);
+		} else {
+			fputs(",\"l2_exits\":null,\"l2_cycles\":null", f);
+		}
 	}
 	fputs(",\"reasons\":[", f);
 	for (i = 0; i < rep->nrows; i++) {
@@ -60,6 +66,10 @@ void es_print_json(FILE *f, const struct es_report *rep)
 		es_print_escaped(f, rep->rows[i].name, "json");
 		fprintf(f, ",\"exits\":%" PRIu64, rep->rows[i].exits);
 		cycles(f, rep, "cycles", rep->rows[i].cycles);
+		if (rep->has_l2) {
+			fprintf(f, ",\"l2_exits\":%" PRIu64, rep->rows[i].l2_exits);
+			cycles(f, rep, "l2_cycles", rep->rows[i].l2_cycles);
+		}
 		fputc('}', f);
 	}
 	fputs("]}\n", f);

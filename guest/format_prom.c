@@ -2,8 +2,8 @@
 /*
  * exitstat's Prometheus text exposition (what node_exporter's textfile
  * collector reads): counters since the start, one series per reason and,
- * on the host, per VM (and vCPU), and on the host the clamped cycle windows
- * per VM (or vCPU). Each metric's series stand together under their # HELP
+ * on the host, per VM (and vCPU), and on the host the part of them taken
+ * while L2 ran and the clamped cycle windows per VM (or vCPU). Each metric's series stand together under their # HELP
  * and # TYPE lines, as the format requires.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -11,7 +11,7 @@
 
 #include "exitstat.h"
 
-enum metric { EXITS, CYCLES, SECONDS, CLAMPED };
+enum metric { EXITS, CYCLES, SECONDS, L2_EXITS, L2_CYCLES, CLAMPED };
 
 static const struct {
 	const char *name, *help;
@@ -22,6 +22,10 @@ static const struct {
 		     "Host TSC cycles KVM spent handling VM exits, per exit reason." },
 	[SECONDS] = { "kvm_exitstat_seconds_total",
 		      "Seconds KVM spent handling VM exits, per exit reason: the cycles at the host's TSC rate." },
+	[L2_EXITS] = { "kvm_exitstat_l2_exits_total",
+		       "Of kvm_exitstat_exits_total, the exits taken while the VM ran a nested guest (L2)." },
+	[L2_CYCLES] = { "kvm_exitstat_l2_cycles_total",
+			"Of kvm_exitstat_cycles_total, the cycles of exits taken while the VM ran a nested guest (L2)." },
 	[CLAMPED] = { "kvm_exitstat_clamped_total",
 		      "Cycle windows that closed below their opening TSC (TSC skew between CPUs), counted as 0 cycles." },
 };
@@ -47,13 +51,18 @@ static void series(FILE *f, enum metric m, const struct es_report *rep, const st
 		fprintf(f, "} %" PRIu64 "\n", row->exits);
 	else if (m == CYCLES)
 		fprintf(f, "} %" PRIu64 "\n", row->cycles);
+	else if (m == L2_EXITS)
+		fprintf(f, "} %" PRIu64 "\n", row->l2_exits);
+	else if (m == L2_CYCLES)
+		fprintf(f, "} %" PRIu64 "\n", row->l2_cycles);
 	else
 		fprintf(f, "} %.9f\n", es_seconds(rep->info, row->cycles));
 }
 
 /*
  * Which reports have a metric: cycles and seconds only where the cycles
- * are counted (never as zeros), clamped only from a host file that has it.
+ * are counted (never as zeros), the L2 split and clamped only from a host
+ * file that has them.
  */
 static bool has(enum metric m, const struct es_report *rep)
 {
@@ -61,6 +70,10 @@ static bool has(enum metric m, const struct es_report *rep)
 	case CYCLES:
 	case SECONDS:
 		return !rep->info->cycles_off;
+	case L2_EXITS:
+		return rep->pid && rep->has_l2;
+	case L2_CYCLES:
+		return rep->pid && rep->has_l2 && !rep->info->cycles_off;
 	case CLAMPED:
 		return rep->pid && rep->has_clamped;
 	default:

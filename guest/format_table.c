@@ -20,10 +20,12 @@ struct cols {
 	int w;				/* the name column */
 	bool rates, times;		/* exits/s, us/exit */
 	bool nocycles;			/* cycles not counted: "-" */
+	bool l2;			/* host, L2 exits: their columns */
 };
 
 static void print_row(FILE *f, const struct cols *c, const struct es_report *rep,
-		      const char *reason, const char *name, uint64_t exits, uint64_t cycles)
+		      const char *reason, const char *name, uint64_t exits, uint64_t cycles,
+		      uint64_t l2_exits, uint64_t l2_cycles)
 {
 	char pe[24] = "-", px[32], pc[32] = "-", rate[32] = "-", us[32] = "-", cy[24] = "-";
 
@@ -44,7 +46,13 @@ static void print_row(FILE *f, const struct cols *c, const struct es_report *rep
 	fprintf(f, " %16s %12s", cy, pe);
 	if (c->times)
 		fprintf(f, " %9s", us);
-	fprintf(f, " %7s %7s\n", px, pc);
+	fprintf(f, " %7s %7s", px, pc);
+	if (c->l2) {
+		if (!c->nocycles)
+			snprintf(cy, sizeof(cy), "%" PRIu64, l2_cycles);
+		fprintf(f, " %12" PRIu64 " %16s", l2_exits, cy);
+	}
+	fputc('\n', f);
 }
 
 /* "4 of the 78 reasons 0..77 are undefined: 35, 38, 42, 71" */
@@ -88,7 +96,8 @@ static void print_scope(FILE *f, const struct es_report *rep)
 void es_print_table(FILE *f, const struct es_report *rep, const struct es_fmt *fmt)
 {
 	const struct es_info *info = rep->info;
-	struct cols c = { 4, fmt->rates, info->tsc_khz != 0, info->cycles_off };
+	struct cols c = { 4, fmt->rates, info->tsc_khz != 0, info->cycles_off,
+			  rep->has_l2 && rep->l2_exits };
 	unsigned int i;
 	char r[16], stamp[64];
 
@@ -118,13 +127,22 @@ void es_print_table(FILE *f, const struct es_report *rep, const struct es_fmt *f
 		fprintf(f, " %16s %12s", "cycles", "cycles/exit");
 		if (c.times)
 			fprintf(f, " %9s", "us/exit");
-		fprintf(f, " %7s %7s\n", "%exits", "%cycles");
+		fprintf(f, " %7s %7s", "%exits", "%cycles");
+		if (c.l2)
+			fprintf(f, " %12s %16s", "l2 exits", "l2 cycles");
+		fputc('\n', f);
 	}
 	for (i = 0; i < rep->nrows; i++) {
 		es_reason_str(r, sizeof(r), info->isa, rep->rows[i].reason);
-		print_row(f, &c, rep, r, rep->rows[i].name, rep->rows[i].exits, rep->rows[i].cycles);
+		print_row(f, &c, rep, r, rep->rows[i].name, rep->rows[i].exits, rep->rows[i].cycles,
+			  rep->rows[i].l2_exits, rep->rows[i].l2_cycles);
 	}
-	print_row(f, &c, rep, "", "total", rep->total_exits, rep->total_cycles);
+	print_row(f, &c, rep, "", "total", rep->total_exits, rep->total_cycles,
+		  rep->l2_exits, rep->l2_cycles);
+	if (c.l2)
+		fprintf(f, "l2: of those, the exits taken while the VM ran a nested guest "
+			"(%.2f %% of the exits).\n", 100.0 * rep->l2_exits /
+			(rep->total_exits ? rep->total_exits : 1));
 	if (!rep->pid && c.nocycles)
 		fprintf(f, "Excluded: exitstat's own %" PRIu64 " CPUID exits.\n", rep->own_exits);
 	else if (!rep->pid)

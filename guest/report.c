@@ -61,6 +61,9 @@ void es_snap_free(struct es_snap *s)
 	free(s->exits);
 	free(s->cycles);
 	free(s->undef);
+	free(s->l2_exits);
+	free(s->l2_cycles);
+	s->l2_exits = s->l2_cycles = NULL;
 	s->exits = s->cycles = NULL;
 	s->undef = NULL;
 	s->names = NULL;
@@ -183,6 +186,12 @@ int es_report(const struct es_info *info, const struct es_snap *a,
 			row->exits = sub0(b->exits[i], a && i < a->n ? a->exits[i] : 0);
 			row->cycles = sub0(b->cycles[i], a && i < a->n ? a->cycles[i] : 0);
 		}
+		if (b->l2_exits) {
+			bool ina = a && a->l2_exits && i < a->n;
+
+			row->l2_exits = sub0(b->l2_exits[i], ina ? a->l2_exits[i] : 0);
+			row->l2_cycles = sub0(b->l2_cycles[i], ina ? a->l2_cycles[i] : 0);
+		}
 		if (!row->exits && !sel->all)
 			continue;
 		if (b->names && b->names[i])
@@ -200,6 +209,9 @@ int es_report(const struct es_info *info, const struct es_snap *a,
 	/* a counter like the others: a delta, or since the start if a had none */
 	rep->has_clamped = b->has_clamped;
 	rep->clamped = sub0(b->clamped, a && a->has_clamped ? a->clamped : 0);
+	rep->has_l2 = b->l2_exits != NULL;
+	rep->l2_exits = sub0(b->l2_total_exits, a ? a->l2_total_exits : 0);
+	rep->l2_cycles = sub0(b->l2_total_cycles, a ? a->l2_total_cycles : 0);
 	return 0;
 }
 

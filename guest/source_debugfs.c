@@ -11,12 +11,18 @@
  *   cycles off				kvm.exit_stats=counts: no cycles
  *   <reason> <exits> <cycles> <name>		per reason with exits
  *   other <exits> <cycles>			exits without a reason, if any
+ *   l2 <reason> <exits> <cycles>		after a reason's line (or other's,
+ *						"l2 other ..."): the part of its
+ *						exits taken while L2 ran, if any
+ *   l2 total <exits> <cycles>			their sum
  *   clamped <n>				cycle windows closed below their
  *						opening TSC (counted as 0 cycles)
  *   total <exits> <cycles>
  *
- * "cycles off" only right after the header; "clamped" once, right before
- * the total (a file without it, from an older series, is read too).
+ * "cycles off" only right after the header; "l2 total" once, after the
+ * reasons; "clamped" once, right before the total.  A file without
+ * "clamped", or without "l2 total" and so without the L2 split, from an
+ * older series, is read too.
  *
  * and the VMs' names from /proc/<pid>/cmdline (QEMU's -name) or comm.
  */
@@ -45,6 +51,7 @@
 struct entry {
 	uint32_t reason;
 	uint64_t exits, cycles;
+	uint64_t l2[2];			/* exits, cycles while L2 ran */
 	const char *name;
 	size_t namelen;
 };
@@ -82,8 +89,12 @@ int es_host_parse(const char *text, size_t len, struct es_info *info,
 	struct entry *e = NULL;
 	uint8_t *seen = NULL;
 	uint64_t sum_exits = 0, sum_cycles = 0, total[2], other[2] = { 0, 0 }, r, clamped = 0;
+	uint64_t other_l2[2] = { 0, 0 }, l2_sum[2] = { 0, 0 };
 	unsigned int ne = 0, line = 1, isa, i, n = 0;
 	bool has_other = false, has_total = false, has_clamped = false, cycles_off = false;
+	bool has_l2 = false, has_l2_total = false;
+	uint64_t l2_total[2];
+	enum { PREV_NONE, PREV_REASON, PREV_OTHER } prev = PREV_NONE;
 	int rc = -1;
 
 	memset(s, 0, sizeof(*s));
@@ -116,6 +127,45 @@ int es_host_parse(const char *text, size_t len, struct es_info *info,
 			cycles_off = true;
 			continue;
 		}
+		if (has_l2_total && strncmp(p, "clamped ", 8) && strncmp(p, "total ", 6))
+			BAD("line %u: after \"l2 total\", only \"clamped\" and \"total\" may follow", line);
+		if (!strncmp(p, "l2 total ", 9)) {
+			if (has_clamped)
+				BAD("line %u: \"l2 total\" after \"clamped\"", line);
+			if (!(q = parse_num(p + 9, end, &l2_total[0])) || *q != ' ' ||
+			    !(q = parse_num(q + 1, end, &l2_total[1])) || q != eol)
+				BAD("line %u: not \"l2 total EXITS CYCLES\"", line);
+			has_l2_total = true;
+			prev = PREV_NONE;
+			continue;
+		}
+		if (!strncmp(p, "l2 ", 3)) {
+			uint64_t *l2 = prev == PREV_OTHER ? other_l2 : e[ne ? ne - 1 : 0].l2;
+			uint64_t *of = prev == PREV_OTHER ? other : &e[ne ? ne - 1 : 0].exits;
+
+			if (prev == PREV_NONE)
+				BAD("line %u: \"l2\" must follow the line of its reason", line);
+			q = p + 3;
+			if (prev == PREV_OTHER) {
+				if (strncmp(q, "other ", 6))
+					BAD("line %u: not \"l2 other EXITS CYCLES\" after \"other\"", line);
+				q += 5;
+			} else if (!(q = parse_num(q, end, &r)) || r != e[ne - 1].reason) {
+				BAD("line %u: not \"l2 %u EXITS CYCLES\" after reason %u's line",
+				    line, e[ne - 1].reason, e[ne - 1].reason);
+			}
+			if (*q != ' ' || !(q = parse_num(q + 1, end, &l2[0])) || *q != ' ' ||
+			    !(q = parse_num(q + 1, end, &l2[1])) || q != eol)
+				BAD("line %u: not \"l2 REASON EXITS CYCLES\"", line);
+			if (l2[0] > of[0] || l2[1] > (prev == PREV_OTHER ? other[1] : e[ne - 1].cycles))
+				BAD("line %u: more exits or cycles while L2 ran than in all", line);
+			if (!add(&l2_sum[0], l2[0]) || !add(&l2_sum[1], l2[1]))
+				BAD("line %u: the sum passes 2^64", line);
+			has_l2 = true;
+			prev = PREV_NONE;
+			continue;
+		}
+		prev = PREV_NONE;
 		if (!strncmp(p, "clamped ", 8)) {
 			if (!(q = parse_num(p + 8, end, &clamped)) || q != eol)
 				BAD("line %u: not \"clamped N\"", line);
@@ -133,6 +183,8 @@ int es_host_parse(const char *text, size_t len, struct es_info *info,
 				BAD("line %u: not \"%s EXITS CYCLES\"", line, tot ? "total" : "other");
 			has_total |= tot;
 			has_other |= !tot;
+			if (!tot)
+				prev = PREV_OTHER;
 			continue;
 		}
 		if (!(q = parse_num(p, end, &r)) || *q != ' ' ||
@@ -152,12 +204,17 @@ int es_host_parse(const char *text, size_t len, struct es_info *info,
 		if (r >= n)
 			n = r + 1;
 		ne++;
+		prev = PREV_REASON;
 	}
 	if (!has_total)
 		BAD("no \"total\" line: cut short");
 	if (!add(&sum_exits, other[0]) || !add(&sum_cycles, other[1]) ||
 	    sum_exits != total[0] || sum_cycles != total[1])
 		BAD("the lines do not add up to the total");
+	if (has_l2 && !has_l2_total)
+		BAD("\"l2\" lines without \"l2 total\"");
+	if (has_l2_total && (l2_sum[0] != l2_total[0] || l2_sum[1] != l2_total[1]))
+		BAD("the \"l2\" lines do not add up to \"l2 total\"");
 	es_info_isa(info, isa);
 	info->cycles_off = cycles_off;
 	if (n <= info->cpuid_reason)
@@ -165,11 +222,20 @@ int es_host_parse(const char *text, size_t len, struct es_info *info,
 	info->max_reason = n - 1;
 	if (es_snap_alloc(s, n, true))
 		BAD("out of memory");
+	if (has_l2_total && (!(s->l2_exits = calloc(n, sizeof(*s->l2_exits))) ||
+		       !(s->l2_cycles = calloc(n, sizeof(*s->l2_cycles)))))
+		BAD("out of memory");
+	s->l2_total_exits = l2_sum[0];
+	s->l2_total_cycles = l2_sum[1];
 	for (i = 0; i < ne; i++) {
 		char *name;
 
 		s->exits[e[i].reason] = e[i].exits;
 		s->cycles[e[i].reason] = e[i].cycles;
+		if (has_l2_total) {
+			s->l2_exits[e[i].reason] = e[i].l2[0];
+			s->l2_cycles[e[i].reason] = e[i].l2[1];
+		}
 		if (e[i].namelen == 1 && e[i].name[0] == '-')
 			continue;	/* the kernel knows no name */
 		name = strndup(e[i].name, e[i].namelen);

@@ -72,6 +72,23 @@ int view_read(struct vm *vm, struct view *v)
 			v->clamped = c;
 			continue;
 		}
+		if (sscanf(line, "l2 total %llu %llu", &c, &y) == 2) {
+			v->has_l2_total = true;
+			v->l2_total_count = c;
+			v->l2_total_cycles = y;
+			continue;
+		}
+		if (!strncmp(line, "l2 ", 3)) {
+			bool other = sscanf(line, "l2 other %llu %llu", &c, &y) == 2;
+
+			TEST_ASSERT(v->n > 0 && (other ? v->reason[v->n - 1] == ~0u :
+				    sscanf(line, "l2 %u %llu %llu", &r, &c, &y) == 3 &&
+				    r == v->reason[v->n - 1]),
+				    "\"l2\" line not after its reason's in %s: %s", path, line);
+			v->l2_count[v->n - 1] = c;
+			v->l2_cycles[v->n - 1] = y;
+			continue;
+		}
 		if (sscanf(line, "total %llu %llu", &c, &y) == 2) {
 			v->total_count = c;
 			v->total_cycles = y;
@@ -92,14 +109,29 @@ int view_read(struct vm *vm, struct view *v)
 	return v->n;
 }
 
-u64 view_count(const struct view *v, u32 reason)
+/* The line of a reason, or -1 if it has none (no exits). */
+static int view_line(const struct view *v, u32 reason)
 {
 	int i;
 
 	for (i = 0; i < v->n; i++)
 		if (v->reason[i] == reason)
-			return v->count[i];
-	return 0;
+			return i;
+	return -1;
+}
+
+u64 view_count(const struct view *v, u32 reason)
+{
+	int i = view_line(v, reason);
+
+	return i < 0 ? 0 : v->count[i];
+}
+
+u64 view_l2_count(const struct view *v, u32 reason)
+{
+	int i = view_line(v, reason);
+
+	return i < 0 ? 0 : v->l2_count[i];
 }
 
 bool module_param_read(const char *module, const char *param, char *buf, size_t len)

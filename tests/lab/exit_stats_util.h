@@ -44,15 +44,20 @@ u32 reason_max_defined(void);
 /*
  * Host-side view: the VM's /sys/kernel/debug/kvm/<pid>-<fd>/exit_stats.
  * Returns the number of reason lines read into reason[]/count[]/cycles[]
- * (the "other" line as reason ~0), the total line in *total_*; -1 if the
- * file does not exist.
+ * (the "other" line as reason ~0), with the part of each taken while L2
+ * ran (its "l2" line) in l2_count[]/l2_cycles[], the total line in
+ * *total_*, the "l2 total" line in *l2_total_*; -1 if the file does not
+ * exist.
  */
 #define VIEW_MAX	512
 struct view {
 	int n;
 	u32 reason[VIEW_MAX];
 	u64 count[VIEW_MAX], cycles[VIEW_MAX];
+	u64 l2_count[VIEW_MAX], l2_cycles[VIEW_MAX];
 	u64 total_count, total_cycles;
+	bool has_l2_total;
+	u64 l2_total_count, l2_total_cycles;
 	u64 clamped;		/* windows whose TSC went backwards */
 	bool cycles_off;	/* kvm.exit_stats=counts */
 };
@@ -64,5 +69,6 @@ int view_read(struct vm *vm, struct view *v);
  */
 bool module_param_read(const char *module, const char *param, char *buf, size_t len);
 u64 view_count(const struct view *v, u32 reason);
+u64 view_l2_count(const struct view *v, u32 reason);
 
 #endif /* KVM_EXITSTAT_EXIT_STATS_UTIL_H */

@@ -36,7 +36,7 @@ for pg in $PAGING_MODES; do
 
 	# The assignment's flow: stock modules out, patched modules in.
 	kvm_load test "" "$P=$pg" || exit 1
-	for t in test_halt test_exit_stats test_exit_stats_abi test_exit_stats_invariant test_exit_stats_oracles test_exit_stats_smp; do
+	for t in test_halt test_exit_stats test_exit_stats_abi test_exit_stats_invariant test_exit_stats_oracles test_exit_stats_smp test_exit_stats_nested; do
 		run_ktap "patched/$t/$P=$pg" /tests/$t || fail=1
 	done
 	kvm_unload || exit 1

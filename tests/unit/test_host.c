@@ -152,9 +152,9 @@ static void t_host_table(void)
 	CHECK(strstr(OUT, "\n\nVM exits since the VM started, vCPU 1 of VM web1 (pid 4242) (Intel VMX)\n"));
 	/* -e: by the kernel's names too (IO_SMI is not in the uapi headers) */
 	CHECK(host("-p 777 -e io_smi,12 -n --csv") == 0);
-	CHECK_STR(OUT, "0,12,HLT,5,5000,cumulative,1700000000.000,,777,qemu-kvm,,\n"
-		  "0,5,IO_SMI,1,10,cumulative,1700000000.000,,777,qemu-kvm,,\n"
-		  "0,,total,6,5010,cumulative,1700000000.000,,777,qemu-kvm,,\n");
+	CHECK_STR(OUT, "0,12,HLT,5,5000,cumulative,1700000000.000,,777,qemu-kvm,,,,\n"
+		  "0,5,IO_SMI,1,10,cumulative,1700000000.000,,777,qemu-kvm,,,,\n"
+		  "0,,total,6,5010,cumulative,1700000000.000,,777,qemu-kvm,,,,\n");
 	CHECK(host("-e NOPE") == 2);
 	CHECK_STR(ERR, "exitstat: unknown exit reason 'NOPE' for Intel VMX: a name as exitstat "
 		  "prints it, or a number\n");
@@ -175,7 +175,7 @@ static void t_host_formats(void)
 	CHECK(starts(OUT, "{\"isa\":\"vmx\",\"scope\":\"vm\",\"total_exits\":6,\"total_cycles\":5010,"
 		     "\"own_cpuid_exits_excluded\":0,\"own_cpuid_cycles_excluded\":0,\"block\":0,"
 		     "\"kind\":\"cumulative\",\"time\":1700000000.000,\"interval\":null,\"tsc_khz\":null,"
-		     "\"pid\":777,\"vm\":\"qemu-kvm\",\"vcpu\":null,\"vcpus\":1,\"clamped\":null,\"reasons\":["
+		     "\"pid\":777,\"vm\":\"qemu-kvm\",\"vcpu\":null,\"vcpus\":1,\"clamped\":null,\"l2_exits\":null,\"l2_cycles\":null,\"reasons\":["
 		     "{\"reason\":12,\"name\":\"HLT\",\"exits\":5,\"cycles\":5000},"));
 	CHECK(tmp_file(path, OUT));
 	rc = sh_check("jq", "jq -e -s 'length == 2 and .[1].pid == 4242 and .[1].vm == \"web1\" and "
@@ -186,9 +186,9 @@ static void t_host_formats(void)
 	CHECK(host("--json --vcpus -p 4242") == 0);
 	CHECK(count_str(OUT, "\n") == 3 && count_str(OUT, "\"vcpu\":1,") == 1);
 	CHECK(host("--csv -p 4242 --vcpus") == 0);
-	CHECK(starts(OUT, "block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu,clamped\n"
-		     "0,48,EPT_VIOLATION,1000,30000000,cumulative,1700000000.000,,4242,web1,,0\n"));
-	CHECK(strstr(OUT, "\n0,,total,492,10680200,cumulative,1700000000.000,,4242,web1,1,0\n"));
+	CHECK(starts(OUT, "block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu,clamped,l2_exits,l2_cycles\n"
+		     "0,48,EPT_VIOLATION,1000,30000000,cumulative,1700000000.000,,4242,web1,,0,,\n"));
+	CHECK(strstr(OUT, "\n0,,total,492,10680200,cumulative,1700000000.000,,4242,web1,1,0,,\n"));
 }
 
 static uint32_t tsc_2ghz(void)
@@ -361,6 +361,33 @@ static void t_host_malformed(void)
 		{ "# vmx exit reason, exits, cycles, name\ncycles off \ntotal 0 0\n", "line 2:" },
 		{ "# vmx exit reason, exits, cycles, name\nCycles off\ntotal 0 0\n", "line 2:" },
 		{ "# vmx exit reason, exits, cycles, name\ncycles on\ntotal 0 0\n", "line 2:" },
+		/* "l2": after its reason's line, adding up to "l2 total" */
+		{ "# vmx exit reason, exits, cycles, name\nl2 10 1 1\nl2 total 1 1\ntotal 0 0\n",
+		  "line 2: \"l2\" must follow the line of its reason" },
+		{ "# vmx exit reason, exits, cycles, name\n10 2 2 X\nl2 12 1 1\nl2 total 1 1\ntotal 2 2\n",
+		  "line 3: not \"l2 10 EXITS CYCLES\" after reason 10's line" },
+		{ "# vmx exit reason, exits, cycles, name\n10 2 2 X\nl2 10 3 1\nl2 total 3 1\ntotal 2 2\n",
+		  "line 3: more exits or cycles while L2 ran than in all" },
+		{ "# vmx exit reason, exits, cycles, name\n10 2 2 X\nl2 10 1 3\nl2 total 1 3\ntotal 2 2\n",
+		  "line 3: more exits or cycles while L2 ran than in all" },
+		{ "# vmx exit reason, exits, cycles, name\n10 2 2 X\nl2 10 1 1\nl2 10 1 1\nl2 total 2 2\ntotal 2 2\n",
+		  "line 4: \"l2\" must follow" },
+		{ "# vmx exit reason, exits, cycles, name\n10 2 2 X\nl2 10 1\nl2 total 1 1\ntotal 2 2\n",
+		  "line 3: not \"l2 REASON EXITS CYCLES\"" },
+		{ "# vmx exit reason, exits, cycles, name\nother 2 2\nl2 10 1 1\nl2 total 1 1\ntotal 2 2\n",
+		  "line 3: not \"l2 other EXITS CYCLES\" after \"other\"" },
+		{ "# vmx exit reason, exits, cycles, name\n10 2 2 X\nl2 10 1 1\ntotal 2 2\n",
+		  "\"l2\" lines without \"l2 total\"" },
+		{ "# vmx exit reason, exits, cycles, name\n10 2 2 X\nl2 10 1 1\nl2 total 2 1\ntotal 2 2\n",
+		  "the \"l2\" lines do not add up to \"l2 total\"" },
+		{ "# vmx exit reason, exits, cycles, name\nl2 total 0 0\n10 2 2 X\ntotal 2 2\n",
+		  "line 3: after \"l2 total\", only \"clamped\" and \"total\" may follow" },
+		{ "# vmx exit reason, exits, cycles, name\nclamped 0\nl2 total 0 0\ntotal 0 0\n",
+		  "line 3: after \"clamped\"" },
+		{ "# vmx exit reason, exits, cycles, name\nl2 total 0\ntotal 0 0\n",
+		  "line 2: not \"l2 total EXITS CYCLES\"" },
+		{ "# vmx exit reason, exits, cycles, name\nl2 total 0 0\nl2 total 0 0\ntotal 0 0\n",
+		  "line 3: after \"l2 total\"" },
 		/* "clamped N": once, right before the total, a decimal u64 */
 		{ "# vmx exit reason, exits, cycles, name\nclamped 1\nclamped 1\ntotal 0 0\n",
 		  "line 3: a second \"clamped\" line" },
@@ -448,6 +475,60 @@ static void t_host_parse(void)
 	CHECK(es_host_parse(vm_a, 30, &info, &s, why, sizeof(why)) == -1);
 	CHECK_STR(why, "no newline at the end: cut short");
 	CHECK(!s.exits && !s.names);
+}
+
+/* The L2 split: parsed, checked, and shown in every format. */
+static void t_host_l2(void)
+{
+	static const char nested[] =
+		"# svm exit reason, exits, cycles, name\n"
+		"114 30 3000 cpuid\n"
+		"l2 114 20 2400\n"
+		"128 21 4200 vmrun\n"
+		"1024 5 500 npf\n"
+		"other 1 7\n"
+		"l2 other 1 7\n"
+		"l2 total 21 2407\n"
+		"clamped 0\n"
+		"total 57 7707\n";
+	char path[64];
+	int rc;
+
+	tree();
+	PUT("kvm/99-3/exit_stats", nested);
+	PUT("proc/99/comm", "l1\n");
+	CHECK(host("-p 99") == 0);
+	CHECK_STR(OUT,
+		"VM exits since the VM started, all vCPUs of VM l1 (pid 99, 0 vCPUs) (AMD SVM)\n"
+		"reason  name         exits           cycles  cycles/exit  %exits %cycles     l2 exits        l2 cycles\n"
+		"  0x72  cpuid           30             3000          100   52.63   38.93           20             2400\n"
+		"  0x80  vmrun           21             4200          200   36.84   54.50            0                0\n"
+		" 0x400  npf              5              500          100    8.77    6.49            0                0\n"
+		"        total           57             7707          135  100.00  100.00           21             2407\n"
+		"l2: of those, the exits taken while the VM ran a nested guest (36.84 % of the exits).\n");
+	CHECK(host("-p 99 --json") == 0);
+	CHECK(strstr(OUT, ",\"clamped\":0,\"l2_exits\":21,\"l2_cycles\":2407,\"reasons\":["
+		      "{\"reason\":114,\"name\":\"cpuid\",\"exits\":30,\"cycles\":3000,"
+		      "\"l2_exits\":20,\"l2_cycles\":2400},"));
+	CHECK(host("-p 99 --csv") == 0);
+	CHECK(starts(OUT, "block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu,clamped,l2_exits,l2_cycles\n"
+		     "0,114,cpuid,30,3000,cumulative,1700000000.000,,99,l1,,0,20,2400\n"));
+	CHECK(strstr(OUT, "\n0,,total,57,7707,cumulative,1700000000.000,,99,l1,,0,21,2407\n"));
+	CHECK(host("-p 99 --prom") == 0);
+	CHECK(strstr(OUT, "\nkvm_exitstat_l2_exits_total{vm=\"l1\",pid=\"99\",reason=\"114\",name=\"cpuid\"} 20\n"));
+	CHECK(strstr(OUT, "\nkvm_exitstat_l2_cycles_total{vm=\"l1\",pid=\"99\",reason=\"128\",name=\"vmrun\"} 0\n"));
+	CHECK(tmp_file(path, OUT));
+	rc = sh_check("promtool", "promtool check metrics < %s", path);
+	CHECK(rc == 0 || rc == -1);
+	unlink(path);
+	/* a file with "l2 total 0 0": the split is known, no columns in the table */
+	PUT("kvm/99-3/exit_stats", "# svm exit reason, exits, cycles, name\n114 3 300 cpuid\n"
+	    "l2 total 0 0\nclamped 0\ntotal 3 300\n");
+	CHECK(host("-p 99") == 0 && !strstr(OUT, "l2"));
+	CHECK(host("-p 99 --json") == 0 && strstr(OUT, "\"l2_exits\":0,\"l2_cycles\":0,"));
+	/* the 777 file has no "l2 total" (an older series): unknown, not 0 */
+	CHECK(host("-p 777 --json") == 0 && strstr(OUT, "\"l2_exits\":null,\"l2_cycles\":null,"));
+	CHECK(host("-p 777 --prom") == 0 && !strstr(OUT, "l2"));
 }
 
 static void t_qemu_name(void)
@@ -541,8 +622,8 @@ static void t_host_clamped(void)
 	CHECK(host("--json") == 0);
 	CHECK(strstr(OUT, "\"pid\":777,\"vm\":\"qemu-kvm\",\"vcpu\":null,\"vcpus\":1,\"clamped\":null,"));
 	CHECK(host("--json --vcpus -p 4242") == 0);
-	CHECK(strstr(OUT, "\"pid\":4242,\"vm\":\"web1\",\"vcpu\":null,\"vcpus\":2,\"clamped\":3,\"reasons\":["));
-	CHECK(strstr(OUT, "\"pid\":4242,\"vm\":\"web1\",\"vcpu\":1,\"clamped\":2,\"reasons\":["));
+	CHECK(strstr(OUT, "\"pid\":4242,\"vm\":\"web1\",\"vcpu\":null,\"vcpus\":2,\"clamped\":3,\"l2_exits\":null,\"l2_cycles\":null,\"reasons\":["));
+	CHECK(strstr(OUT, "\"pid\":4242,\"vm\":\"web1\",\"vcpu\":1,\"clamped\":2,\"l2_exits\":null,\"l2_cycles\":null,\"reasons\":["));
 	CHECK(tmp_file(path, OUT));
 	rc = sh_check("jq", "jq -e -s '[.[] | select(.pid == 4242) | .clamped] == [3, 1, 2]' %s >/dev/null",
 		      path);
@@ -550,13 +631,13 @@ static void t_host_clamped(void)
 	unlink(path);
 	CHECK(host("--csv -p 4242 --vcpus -e 10") == 0);
 	CHECK_STR(OUT,
-		"block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu,clamped\n"
-		"0,10,CPUID,100,200000,cumulative,1700000000.000,,4242,web1,,3\n"
-		"0,,total,1100,30200000,cumulative,1700000000.000,,4242,web1,,3\n"
-		"0,10,CPUID,60,120000,cumulative,1700000000.000,,4242,web1,0,1\n"
-		"0,,total,760,20120000,cumulative,1700000000.000,,4242,web1,0,1\n"
-		"0,10,CPUID,40,80000,cumulative,1700000000.000,,4242,web1,1,2\n"
-		"0,,total,340,10080000,cumulative,1700000000.000,,4242,web1,1,2\n");
+		"block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu,clamped,l2_exits,l2_cycles\n"
+		"0,10,CPUID,100,200000,cumulative,1700000000.000,,4242,web1,,3,,\n"
+		"0,,total,1100,30200000,cumulative,1700000000.000,,4242,web1,,3,,\n"
+		"0,10,CPUID,60,120000,cumulative,1700000000.000,,4242,web1,0,1,,\n"
+		"0,,total,760,20120000,cumulative,1700000000.000,,4242,web1,0,1,,\n"
+		"0,10,CPUID,40,80000,cumulative,1700000000.000,,4242,web1,1,2,,\n"
+		"0,,total,340,10080000,cumulative,1700000000.000,,4242,web1,1,2,,\n");
 	/* Prometheus: per VM, or per vCPU with --vcpus; promtool agrees */
 	CHECK(host("--prom") == 0);
 	CHECK(strstr(OUT, "# TYPE kvm_exitstat_clamped_total counter\n"
@@ -639,14 +720,14 @@ static void t_host_cycles_off(void)
 		"\"own_cpuid_exits_excluded\":0,\"own_cpuid_cycles_excluded\":null,\"block\":0,"
 		"\"kind\":\"cumulative\",\"time\":1700000000.000,\"interval\":null,"
 		"\"tsc_khz\":2000000,\"total_seconds\":null,\"pid\":4242,\"vm\":\"web1\","
-		"\"vcpu\":null,\"vcpus\":2,\"clamped\":0,\"reasons\":["
+		"\"vcpu\":null,\"vcpus\":2,\"clamped\":0,\"l2_exits\":null,\"l2_cycles\":null,\"reasons\":["
 		"{\"reason\":48,\"name\":\"EPT_VIOLATION\",\"exits\":1000,\"cycles\":null},"
 		"{\"reason\":10,\"name\":\"CPUID\",\"exits\":100,\"cycles\":null}]}\n");
 	CHECK(host("--csv -p 4242 -n") == 0);
 	CHECK_STR(OUT,
-		"0,48,EPT_VIOLATION,1000,,cumulative,1700000000.000,,4242,web1,,0\n"
-		"0,10,CPUID,100,,cumulative,1700000000.000,,4242,web1,,0\n"
-		"0,,total,1102,,cumulative,1700000000.000,,4242,web1,,0\n");
+		"0,48,EPT_VIOLATION,1000,,cumulative,1700000000.000,,4242,web1,,0,,\n"
+		"0,10,CPUID,100,,cumulative,1700000000.000,,4242,web1,,0,,\n"
+		"0,,total,1102,,cumulative,1700000000.000,,4242,web1,,0,,\n");
 	/* Prometheus: web1 has no cycles or seconds series, 777 has both */
 	CHECK(host("--prom") == 0);
 	CHECK(count_str(OUT, "kvm_exitstat_cycles_total{") == 2 &&
@@ -689,6 +770,7 @@ void host_tests(void)
 	test("--host errors: no debugfs, no VM, no per-vCPU files", t_host_errors);
 	test("--host: malformed files give an error, never a number", t_host_malformed);
 	test("the exit_stats parser", t_host_parse);
+	test("--host: the L2 split in the table, JSON, CSV, Prometheus", t_host_l2);
 	test("QEMU's -name", t_qemu_name);
 	test("--host: \"clamped\" in the table, JSON, CSV, Prometheus", t_host_clamped);
 	test("--host: \"cycles off\" shows no cycles as zeros", t_host_cycles_off);
