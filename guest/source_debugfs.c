@@ -89,7 +89,7 @@ int es_host_parse(const char *text, size_t len, struct es_info *info,
 	struct entry *e = NULL;
 	uint8_t *seen = NULL;
 	uint64_t sum_exits = 0, sum_cycles = 0, total[2], other[2] = { 0, 0 }, r, clamped = 0;
-	uint64_t other_l2[2] = { 0, 0 }, l2_sum[2] = { 0, 0 };
+	uint64_t l2_sum[2] = { 0, 0 }, l2[2], of[2];
 	unsigned int ne = 0, line = 1, isa, i, n = 0;
 	bool has_other = false, has_total = false, has_clamped = false, cycles_off = false;
 	bool has_l2 = false, has_l2_total = false;
@@ -140,11 +140,10 @@ int es_host_parse(const char *text, size_t len, struct es_info *info,
 			continue;
 		}
 		if (!strncmp(p, "l2 ", 3)) {
-			uint64_t *l2 = prev == PREV_OTHER ? other_l2 : e[ne ? ne - 1 : 0].l2;
-			uint64_t *of = prev == PREV_OTHER ? other : &e[ne ? ne - 1 : 0].exits;
-
 			if (prev == PREV_NONE)
 				BAD("line %u: \"l2\" must follow the line of its reason", line);
+			of[0] = prev == PREV_OTHER ? other[0] : e[ne - 1].exits;
+			of[1] = prev == PREV_OTHER ? other[1] : e[ne - 1].cycles;
 			q = p + 3;
 			if (prev == PREV_OTHER) {
 				if (strncmp(q, "other ", 6))
@@ -157,8 +156,10 @@ int es_host_parse(const char *text, size_t len, struct es_info *info,
 			if (*q != ' ' || !(q = parse_num(q + 1, end, &l2[0])) || *q != ' ' ||
 			    !(q = parse_num(q + 1, end, &l2[1])) || q != eol)
 				BAD("line %u: not \"l2 REASON EXITS CYCLES\"", line);
-			if (l2[0] > of[0] || l2[1] > (prev == PREV_OTHER ? other[1] : e[ne - 1].cycles))
+			if (l2[0] > of[0] || l2[1] > of[1])
 				BAD("line %u: more exits or cycles while L2 ran than in all", line);
+			if (prev == PREV_REASON)
+				memcpy(e[ne - 1].l2, l2, sizeof(l2));
 			if (!add(&l2_sum[0], l2[0]) || !add(&l2_sum[1], l2[1]))
 				BAD("line %u: the sum passes 2^64", line);
 			has_l2 = true;
