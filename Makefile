@@ -21,13 +21,11 @@ check:
 check-quick:
 	@bash tests/check.sh -q -k "$(KERNELS)" -v amd
 
-# The long suites; the migration test on AMD in a two-CPU boot of Debian's
-# kernel; then Debian's own kernels on Intel, under Bochs, which make check
+# The long suites; then Debian's own kernels on Intel, under Bochs, which make check
 # leaves out for time (check-dist runs them alone).
 soak:
 	@bash kernel/check-patches.sh -e $(KERNELS)
 	@bash lab/reliability.sh -s -k $(KERNEL) -v "$(VENDORS)"
-	@LAB_DIST_CPUS=2 bash lab/check.sh -k $(KERNEL) -v amd -f dist -p tests/lab/migrate-payload.sh
 	@bash lab/check.sh -k "$(KERNELS)" -v intel -f dist
 
 experiment:

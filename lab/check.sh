@@ -109,7 +109,9 @@ for k in $kernels; do
 		# CPUs take turns on one host thread (LAB_DIST_TCG=multi to try).
 		# And even so, with 2 CPUs the 6.1 lane once stopped making progress
 		# as its inner VM started (make check, a loaded host); every hang
-		# seen had 2 CPUs. One CPU unless LAB_DIST_CPUS says otherwise.
+		# seen had 2 CPUs. One CPU unless LAB_DIST_CPUS says otherwise:
+		# make check gives 2 to the migration test alone
+		# (tests/lab/migrate-payload.sh), which starts no inner VM.
 		tcgq=()
 		case $flavour in
 		dist*)

@@ -79,6 +79,14 @@ lane_emu() { # lane_emu VENDOR
 		done
 		suite amd "in-lab tests on Debian's $first cloud kernel (amd)" \
 			bash "$top/lab/check.sh" -k "$first" -v amd -f dist-cloud
+		# The migration test needs an outer VM with two CPUs: the lab's
+		# AMD kernel sees one, Debian's (ACPI, SMP) two. It runs alone in
+		# that boot, about 45 s, with a limit of 600 s.
+		for k in $kernels; do
+			suite amd "migration test on Debian's $k kernel, 2 CPUs (amd)" \
+				env LAB_DIST_CPUS=2 LAB_TIMEOUT=600 bash "$top/lab/check.sh" \
+				-k "$k" -v amd -f dist -p "$top/tests/lab/migrate-payload.sh"
+		done
 	fi
 }
 
