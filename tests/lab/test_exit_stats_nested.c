@@ -355,8 +355,9 @@ static void vmcs_field(struct vm *vm, unsigned int *n, u32 field, u32 value)
 /*
  * The VMCS of L2, as the table L1 writes: its controls (no intercept
  * asked for: CPUID and VMCALL always exit), L2 in L1's mode with its own
- * stack, and L1's state to return to.  Fields left out are 0, as VMCLEAR
- * of a zeroed region leaves them.
+ * stack, and L1's state to return to.  Fields left out are 0: KVM keeps
+ * an L1's VMCS (vmcs12) in the L1's own page, here a zeroed one.  A real
+ * CPU's VMCS format is its own, and there every field would be written.
  */
 static void vmcs_setup(struct vm *vm)
 {
@@ -380,7 +381,7 @@ static void vmcs_setup(struct vm *vm)
 	vmcs_field(vm, &n, VMX_GUEST_AR + 2 * 6, 0x10000);	/* ldtr: unusable */
 	vmcs_field(vm, &n, VMX_GUEST_LIMIT + 2 * 7, 0x67);	/* tr: busy 32-bit TSS */
 	vmcs_field(vm, &n, VMX_GUEST_AR + 2 * 7, 0x8b);
-	vmcs_field(vm, &n, VMX_HOST_SEL + 2 * 6, 24);		/* tr: must not be 0 */
+	vmcs_field(vm, &n, VMX_HOST_SEL + 2 * 6, 24);		/* tr: not 0; not read from the GDT */
 	vmcs_field(vm, &n, VMX_GUEST_LIMIT + 2 * 8, GDT_LIMIT);
 	vmcs_field(vm, &n, VMX_GUEST_GDTR_BASE, GDT_GPA);
 	vmcs_field(vm, &n, VMX_HOST_GDTR_BASE, GDT_GPA);
