@@ -50,7 +50,7 @@ check() {
 
 # run_ktap NAME CMD...: run a KTAP-speaking test (killed after
 # LAB_TEST_TIMEOUT seconds), prefix its lines, and print one summary line
-# the host-side runner collects.
+# the host-side runner collects: subtests passed, failed, skipped.
 run_ktap() {
 	name=$1; shift
 	echo "lab: running $name"
@@ -58,11 +58,13 @@ run_ktap() {
 	{ timeout "${LAB_TEST_TIMEOUT:-600}" "$@" 2>&1; echo "$?" > /tmp/ktap.rc; } |
 		tee /tmp/ktap.out | sed "s|^|[$name] |"
 	rc=$(cat /tmp/ktap.rc)
-	p=$(grep -c '^ok ' /tmp/ktap.out)
+	# a skipped subtest is "ok ... # SKIP": not counted as passed
+	s=$(grep -c '^ok .* # SKIP' /tmp/ktap.out)
+	p=$(($(grep -c '^ok ' /tmp/ktap.out) - s))
 	f=$(grep -c '^not ok ' /tmp/ktap.out)
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
 	echo "lab: $name took $(($(cut -d. -f1 /proc/uptime) - t0)) s"
-	echo "LAB-TEST: $name passed=$p failed=$f rc=$rc"
+	echo "LAB-TEST: $name passed=$p failed=$f rc=$rc skipped=$s"
 	return $rc
 }
 
