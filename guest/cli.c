@@ -473,7 +473,12 @@ static int emit(struct run *r, FILE *f, const char *fname, struct es_report *rep
 	}
 	if (o->format == F_PROM) {
 		es_print_prom(f, reps, n);
-	} else if (o->format == F_LINE && fmt.header && (!block || o->host)) {
+	} else if (o->format == F_LINE) {
+		/* one layout for the block: the column if any file has the split */
+		for (i = 0; i < n; i++)
+			fmt.l2 |= reps[i].has_l2;
+	}
+	if (o->format == F_LINE && fmt.header && (!block || o->host)) {
 		if (block)
 			fputc('\n', f);
 		es_print_line_header(f, n ? &reps[0] : &none, &fmt);

@@ -240,6 +240,7 @@ struct es_fmt {
 	bool stamps;			/* table, line: wall-clock time */
 	bool rates;			/* table, line: exits per second */
 	unsigned int top;		/* line: the top reasons shown */
+	bool l2;			/* line: an "l2 exits" column (host, L2 split known) */
 };
 
 void es_print_table(FILE *f, const struct es_report *rep, const struct es_fmt *fmt);

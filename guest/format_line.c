@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * exitstat's line: one report on one line, like vmstat: the total, then the
- * top reasons as NAME=EXITS. On the host, one line per VM (or vCPU).
+ * top reasons as NAME=EXITS. On the host, one line per VM (or vCPU), with
+ * the exits taken while it ran a nested guest when the files split them.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <inttypes.h>
@@ -20,6 +21,8 @@ void es_print_line_header(FILE *f, const struct es_report *rep, const struct es_
 	fprintf(f, " %16s %10s", "cycles", "cyc/exit");
 	if (rep->info->tsc_khz)
 		fprintf(f, " %9s", "us/exit");
+	if (fmt->l2)
+		fprintf(f, " %12s", "l2 exits");
 	if (fmt->top)
 		fprintf(f, "  top reasons");
 	fputc('\n', f);
@@ -64,6 +67,12 @@ void es_print_line(FILE *f, const struct es_report *rep, const struct es_fmt *fm
 			snprintf(buf, sizeof(buf), "%.2f",
 				 es_seconds(rep->info, rep->total_cycles) * 1e6 / rep->total_exits);
 		fprintf(f, " %9s", buf);
+	}
+	if (fmt->l2) {	/* "-": this VM's file does not split them */
+		snprintf(buf, sizeof(buf), "-");
+		if (rep->has_l2)
+			snprintf(buf, sizeof(buf), "%" PRIu64, rep->l2_exits);
+		fprintf(f, " %12s", buf);
 	}
 	for (i = n = 0; i < rep->nrows && n < fmt->top; i++) {
 		if (!rep->rows[i].exits)

@@ -514,6 +514,13 @@ static void t_host_l2(void)
 	CHECK(starts(OUT, "block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu,clamped,l2_exits,l2_cycles\n"
 		     "0,114,cpuid,30,3000,cumulative,1700000000.000,,99,l1,,0,20,2400\n"));
 	CHECK(strstr(OUT, "\n0,,total,57,7707,cumulative,1700000000.000,,99,l1,,0,21,2407\n"));
+	/* the list: a column for the VMs whose files split them, "-" for the rest */
+	CHECK(host("") == 0);
+	CHECK_STR(OUT,
+		"    pid vm               vcpus        exits           cycles   cyc/exit     l2 exits  top reasons\n"
+		"     99 l1                   0           57             7707        135           21  cpuid=30 vmrun=21 npf=5\n"
+		"    777 qemu-kvm             1            6             5010        835            -  HLT=5 IO_SMI=1\n"
+		"   4242 web1                 2         1452         31200200      21487            -  EPT_VIOLATION=1000 EXTERNAL_INTERRUPT=300 CPUID=100\n");
 	CHECK(host("-p 99 --prom") == 0);
 	CHECK(strstr(OUT, "\nkvm_exitstat_l2_exits_total{vm=\"l1\",pid=\"99\",reason=\"114\",name=\"cpuid\"} 20\n"));
 	CHECK(strstr(OUT, "\nkvm_exitstat_l2_cycles_total{vm=\"l1\",pid=\"99\",reason=\"128\",name=\"vmrun\"} 0\n"));
@@ -770,7 +777,7 @@ void host_tests(void)
 	test("--host errors: no debugfs, no VM, no per-vCPU files", t_host_errors);
 	test("--host: malformed files give an error, never a number", t_host_malformed);
 	test("the exit_stats parser", t_host_parse);
-	test("--host: the L2 split in the table, JSON, CSV, Prometheus", t_host_l2);
+	test("--host: the L2 split in the table, the list, JSON, CSV, Prometheus", t_host_l2);
 	test("QEMU's -name", t_qemu_name);
 	test("--host: \"clamped\" in the table, JSON, CSV, Prometheus", t_host_clamped);
 	test("--host: \"cycles off\" shows no cycles as zeros", t_host_cycles_off);
