@@ -116,7 +116,10 @@ static int left_out(int argc, char **argv)
 /* One exit_stats file: parsed, and if it passes, printed every way. */
 static void fuzz_host(const uint8_t *data, size_t size, FILE *null)
 {
-	static const struct es_fmt fmt = { "title", true, true, true, true, 3 };
+	static const struct es_fmt fmt = {
+		.title = "title", .verbose = true, .header = true, .stamps = true,
+		.rates = true, .top = 3, .l2 = true,
+	};
 	struct es_select sel = { .sort = ES_SORT_CYCLES };
 	struct es_info info = { .tsc_khz = 1000 };
 	struct es_report rep;
