@@ -47,6 +47,7 @@ static const u64 gdt[] = { 0, 0x00cf9b000000ffffull, 0x00cf93000000ffffull };
 #define CR0_NE			0x20u
 #define CR4_PSE			0x10u
 #define CR4_VMXE		0x2000u
+#define L1_CR0			(CR0_PE_ET_PG | CR0_NE)	/* NE: VMX requires it */
 
 /* VMCB offsets (APM vol. 2, appendix B) */
 #define VMCB_INTERCEPT_WORD3	0x00c	/* bit 18 CPUID, bit 31 SHUTDOWN */
@@ -66,7 +67,6 @@ static const u64 gdt[] = { 0, 0x00cf9b000000ffffull, 0x00cf93000000ffffull };
 #define VMCB_RFLAGS		0x570
 #define VMCB_RIP		0x578
 #define VMCB_RSP		0x5d8
-#define VMCB_RAX		0x5f8
 #define VMCB_G_PAT		0x668
 
 #define SVM_EXIT_CPUID		0x72
@@ -171,7 +171,7 @@ static void vm_setup_l1(struct vm *vm, u32 k)
 	sregs.gdt.limit = GDT_LIMIT;
 	sregs.cr3 = PD_GPA;
 	sregs.cr4 = CR4_PSE;
-	sregs.cr0 = CR0_PE_ET_PG | CR0_NE;	/* NE: VMX requires it */
+	sregs.cr0 = L1_CR0;
 	TEST_ASSERT(!ioctl(fd, KVM_SET_SREGS, &sregs), "KVM_SET_SREGS (protected mode) failed");
 	vcpu_set_regs(vm, 0, &regs);
 }
@@ -385,8 +385,8 @@ static void vmcs_setup(struct vm *vm)
 	vmcs_field(vm, &n, VMX_GUEST_LIMIT + 2 * 8, GDT_LIMIT);
 	vmcs_field(vm, &n, VMX_GUEST_GDTR_BASE, GDT_GPA);
 	vmcs_field(vm, &n, VMX_HOST_GDTR_BASE, GDT_GPA);
-	vmcs_field(vm, &n, VMX_GUEST_CR0, CR0_PE_ET_PG | CR0_NE);
-	vmcs_field(vm, &n, VMX_HOST_CR0, CR0_PE_ET_PG | CR0_NE);
+	vmcs_field(vm, &n, VMX_GUEST_CR0, L1_CR0);
+	vmcs_field(vm, &n, VMX_HOST_CR0, L1_CR0);
 	vmcs_field(vm, &n, VMX_GUEST_CR3, PD_GPA);
 	vmcs_field(vm, &n, VMX_HOST_CR3, PD_GPA);
 	vmcs_field(vm, &n, VMX_GUEST_CR4, CR4_PSE | CR4_VMXE);
