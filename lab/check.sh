@@ -18,6 +18,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$here/lib.sh"
+. "$here/results.sh"
 
 kernels="6.1 6.12"
 vendors="amd intel"
@@ -38,7 +39,7 @@ make -s -C "$top/tests/lab" O="$out/tests" >/dev/null
 make -s -C "$top/guest" O="$out/guest" >/dev/null
 [ -z "$inner" ] || "$here/mkinitramfs.sh" -i -o "$out/inner.gz" -p "$top/tests/lab/inner-check.sh" "$out/guest/exitstat"
 
-passed=0 failed=0
+passed=0 failed=0 skipped=0
 failures=()
 record() { # record NAME OK DETAIL
 	if [ "$2" = 1 ]; then
@@ -74,11 +75,13 @@ for k in $kernels; do
 			[ ! -d "$d" ] || find "$d" -name '*.ko*'
 		done | cpio -pdm --quiet "$overlay/lib/modules/$rel")
 		rootq=(-r "$overlay")
+		sysmap=$(dirname "$stock")/root/boot/System.map-$rel
 		;;
 	*)
 		stock=$("$top/kernel/build.sh" "$k" stock $flavour | tail -1)
 		patched=$("$top/kernel/build.sh" "$k" patched $flavour | tail -1)
 		innerk=$stock/bzImage
+		sysmap=$(dirname "$stock")/src/System.map
 		;;
 	esac
 	for v in $vendors; do
@@ -128,21 +131,23 @@ for k in $kernels; do
 		step "booting linux $k on $v (log: $log)"
 		rc=0
 		"$here/run.sh" -q ${tcgq[@]+"${tcgq[@]}"} -v "$v" -k "$stock/bzImage" -i "$initrd" -l "$log" \
-			-c "$cpus" -t "$timeout" || rc=$?
+			-c "$cpus" -t "$timeout" -S "$sysmap" || rc=$?
+		# Every test the manifest names for this boot, and only those; a
+		# test whose subtests all skipped is a SKIP where it allows one.
+		facts=$(boot_facts "$payload" "$v" "$flavour" "$k" "$cpus" "$inner" \
+			${extra[@]+"${extra[@]}"} ${env[@]+"${env[@]}"})
 		seen=0
-		# A test whose subtests all skipped (say, the migration test with
-		# one CPU) passes, and its line says so.
-		while IFS='|' read -r name p f r s; do
+		while IFS=$'\t' read -r verdict name what; do
 			seen=1
-			if [ "$f" = 0 ] && [ "$r" = 0 ]; then
-				record "$tag $name ($p subtests$([ "${s:-0}" = 0 ] || echo ", $s skipped"))" 1
-			else
-				record "$tag $name" 0 "$f of $((p + f)) subtests failed"
-			fi
-		done < <(tr -d '\r' < "$log" |
-			sed -n 's/^LAB-TEST: \(.*\) passed=\([0-9]*\) failed=\([0-9]*\) rc=\([0-9]*\)\( skipped=\([0-9]*\)\)\{0,1\}$/\1|\2|\3|\4|\6/p')
+			case $verdict in
+			PASS) record "$name ($what)" 1 ;;
+			SKIP) skipped=$((skipped + 1)); printf 'SKIP  %s (%s)\n' "$name" "$what" ;;
+			*) record "$name" 0 "$what" ;;
+			esac
+		done < <(boot_results "$log" "$tag" "$facts" "$top/tests/lab/manifest")
 		if [ "$rc" != 0 ]; then
-			record "$tag boot" 0 "$(case $rc in 1) echo "payload or kernel failed" ;; *) echo "no result: crash, hang or timeout" ;; esac)"
+			record "$tag boot" 0 "$(case $rc in 1) echo "payload or kernel failed" ;; *) echo "no result: crash, stall or timeout" ;; esac)"
+			[ ! -f "$log.stall" ] || sed -n '1,2p' "$log.stall"
 			echo "---- outer VM log ($tag), last 80 lines of $log ----"
 			tail -n 80 "$log"
 			echo "---- end of log ----"
@@ -156,5 +161,6 @@ if [ "${#failures[@]}" -gt 0 ]; then
 	echo "failed:"
 	printf '  %s\n' "${failures[@]}"
 fi
+[ "$skipped" = 0 ] || echo "$skipped skipped (SKIP lines above; a skip is not a pass)"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

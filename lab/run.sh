@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Boot the lab's outer VM under pure emulation and report the outcome.
 #
-#   lab/run.sh -v amd|intel -k BZIMAGE -i INITRD -l LOG [-t TIMEOUT] [-c CPUS] [-m MiB] [-s] [-q]
+#   lab/run.sh -v amd|intel -k BZIMAGE -i INITRD -l LOG [-t TIMEOUT] [-c CPUS] [-m MiB]
+#              [-S SYSTEM.MAP] [-s] [-q]
 #
 #   -s  QEMU runs the CPUs on one host thread, in turn (thread=single):
 #       for kernels that patch their own text while another CPU runs, as
@@ -14,23 +15,34 @@
 # The serial console goes to LOG (and to stdout unless -q). Exit status:
 # 0 the payload passed, 1 it failed, 2 no result (panic, hang, timeout);
 # a kernel oops, BUG or WARNING in the log also counts as a failure.
+#
+# A stall is caught early under QEMU: when the emulator has used less than
+# 5 % of a CPU and the serial log has not grown for LAB_STALL seconds
+# (default 60), the guest is halted with nothing left to wake it. QEMU's
+# monitor then dumps every vCPU's registers (RIP symbolized against -S, the
+# kernel's System.map), the local APIC and the PIC into LOG.stall, the
+# guest gets an NMI to see whether it resumes, and the run ends with status
+# 2, naming the test that was running. (Bochs emulates its idle loop, so
+# its emulator is never idle: there the timeout is the limit.)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-vendor= kernel= initrd= log= timeout=600 cpus=2 mem=1024 quiet= tcg=multi
-while getopts "v:k:i:l:t:c:m:qs" o; do
+vendor= kernel= initrd= log= timeout=600 cpus=2 mem=1024 quiet= tcg=multi sysmap=
+stall_after=${LAB_STALL:-60}
+while getopts "v:k:i:l:t:c:m:S:qs" o; do
 	case $o in
 	v) vendor=$OPTARG ;; k) kernel=$OPTARG ;; i) initrd=$OPTARG ;;
 	l) log=$OPTARG ;; t) timeout=$OPTARG ;; c) cpus=$OPTARG ;; m) mem=$OPTARG ;;
-	q) quiet=1 ;; s) tcg=single ;;
-	*) die "usage: lab/run.sh -v amd|intel -k BZIMAGE -i INITRD -l LOG [-t S] [-c N] [-m MiB] [-s] [-q]" ;;
+	q) quiet=1 ;; s) tcg=single ;; S) sysmap=$OPTARG ;;
+	*) die "usage: lab/run.sh -v amd|intel -k BZIMAGE -i INITRD -l LOG [-t S] [-c N] [-m MiB] [-S MAP] [-s] [-q]" ;;
 	esac
 done
 [ -n "$vendor" ] && [ -n "$kernel" ] && [ -n "$initrd" ] && [ -n "$log" ] || die "lab/run.sh needs -v, -k, -i and -l"
 [ -f "$kernel" ] || die "kernel $kernel not found"
 [ -f "$initrd" ] || die "initrd $initrd not found"
-cmdline="console=ttyS0,115200 panic=-1 oops=panic loglevel=4"
+# nokaslr: a stalled vCPU's RIP can be looked up in System.map as it is.
+cmdline="console=ttyS0,115200 panic=-1 oops=panic loglevel=4 nokaslr"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 : > "$log"
@@ -58,7 +70,8 @@ amd)
 	[ -n "$khz" ] && [ "$khz" -gt 0 ] && cmdline+=" tsc_early_khz=$khz"
 	emu=(qemu-system-x86_64 -accel "tcg,thread=$tcg" -cpu EPYC -smp "$cpus" -m "$mem"
 		-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
-		-display none -monitor none -serial "file:$log" -no-reboot -nodefaults)
+		-display none -monitor "unix:$work/monitor,server=on,wait=off"
+		-serial "file:$log" -no-reboot -nodefaults)
 	;;
 intel)
 	need_pkgs bochs bochsbios vgabios isolinux syslinux-common xorriso
@@ -96,12 +109,91 @@ intel)
 *) die "unknown vendor '$vendor' (want amd or intel)" ;;
 esac
 
+# monitor CMD...: QEMU's human monitor, one command after another, with
+# its terminal escapes and prompts taken out.
+monitor() {
+	python3 - "$work/monitor" "$@" <<-'PY'
+	import re, socket, sys
+	s = socket.socket(socket.AF_UNIX)
+	s.connect(sys.argv[1])
+	s.settimeout(3)
+	def read():
+	    buf = b""
+	    try:
+	        while not buf.endswith(b"(qemu) "):
+	            d = s.recv(65536)
+	            if not d:
+	                break
+	            buf += d
+	    except socket.timeout:
+	        pass
+	    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]|\r", "", buf.decode(errors="replace"))
+	    return text.replace("(qemu) ", "")
+	read()
+	for cmd in sys.argv[2:]:
+	    s.sendall(cmd.encode() + b"\n")
+	    out = read().split("\n", 1)
+	    print("(qemu) " + cmd)
+	    print(out[1] if len(out) > 1 else out[0], end="")
+	PY
+}
+
+# symbolize: each RIP=ADDR of the monitor's dump, with its symbol+offset
+# from System.map (-S).
+symbolize() {
+	grep -o -E 'RIP=[0-9a-fA-F]{16}' | sort -u | while read -r r; do
+		a=$(echo "${r#RIP=}" | tr A-F a-f)
+		if [ -n "$sysmap" ] && [ -f "$sysmap" ]; then
+			read -r sym base < <(awk -v a="$a" 'length($1) == 16 && $1 <= a { s = $3; b = $1 }
+				END { print s, b }' "$sysmap")
+			if [ -n "$sym" ]; then
+				printf 'RIP %s: %s+0x%x\n' "$a" "$sym" $((0x$a - 0x$base))
+			else
+				echo "RIP $a: no symbol"
+			fi
+		else
+			echo "RIP $a (no System.map given)"
+		fi
+	done
+}
+
+# emu_ticks: CPU time the emulator has used, in clock ticks.
+emu_ticks() { awk '{ print $14 + $15 }' "/proc/$emu_pid/stat" 2>/dev/null || echo 0; }
+
+# stall_report: what a stalled guest was doing, into LOG.stall and stderr.
+stall_report() {
+	local size
+	{
+		echo "lab: STALL ($vendor): the emulator idle and the serial log silent for ${stall_after} s, $SECONDS s into the run"
+		echo "lab: the test that was running: $(tr -d '\r' < "$log" | sed -n 's/^lab: running //p' | tail -1)"
+		echo "---- last serial lines ----"
+		tail -n 15 "$log" | tr -d '\r'
+		echo "---- vCPU state (QEMU monitor) ----"
+		monitor "info registers -a" "info lapic" "info pic" > "$work/dump" 2>&1 || true
+		cat "$work/dump"
+		echo "---- RIP against ${sysmap:-no System.map} ----"
+		symbolize < "$work/dump"
+		size=$(stat -c %s "$log")
+		monitor nmi > /dev/null 2>&1 || true
+		sleep 20
+		if [ "$(stat -c %s "$log")" != "$size" ]; then
+			echo "lab: after an NMI the guest printed again: it was waiting for an interrupt that never came"
+		else
+			echo "lab: after an NMI the guest stayed silent"
+		fi
+	} > "$log.stall" 2>&1
+	cat "$log.stall" >&2
+}
+
 # The outer VM prints a result line and halts; the run ends when that line
-# (or a panic) is in the log, when the emulator exits, or at the timeout.
+# (or a panic) is in the log, when the emulator exits, at a stall (QEMU),
+# or at the timeout.
 (cd "$work" && exec "${emu[@]}" </dev/null >"$work/emu.log" 2>&1) &
 emu_pid=$!
 status=running
 deadline=$((SECONDS + timeout))
+quiet_since=$SECONDS last_size=-1 last_ticks=0 next_sample=$SECONDS
+rm -f "$log.stall"
 while kill -0 "$emu_pid" 2>/dev/null; do
 	if grep -q -E '^LAB-RESULT:|Kernel panic|reboot: (System halted|Power down|Restarting system)' "$log"; then
 		sleep 3	# let the serial port drain
@@ -112,22 +204,40 @@ while kill -0 "$emu_pid" 2>/dev/null; do
 		status=timeout
 		break
 	fi
+	# Every 5 s: busy (more than 5 % of a CPU: 25 of 500 ticks) or
+	# printing means it is alive.
+	if [ "$vendor" = amd ] && [ "$SECONDS" -ge "$next_sample" ]; then
+		size=$(stat -c %s "$log") ticks=$(emu_ticks)
+		if [ "$size" != "$last_size" ] || [ $((ticks - last_ticks)) -gt $(( (SECONDS - next_sample + 5) * 5 )) ]; then
+			quiet_since=$SECONDS
+		fi
+		last_size=$size last_ticks=$ticks next_sample=$((SECONDS + 5))
+		if [ $((SECONDS - quiet_since)) -ge "$stall_after" ]; then
+			stall_report
+			status=stall
+			break
+		fi
+	fi
 	sleep 0.5
 done
 if kill "$emu_pid" 2>/dev/null; then sleep 1; kill -9 "$emu_pid" 2>/dev/null || true; fi
 wait "$emu_pid" 2>/dev/null || true
 [ "$status" = timeout ] && echo "lab: TIMEOUT after ${timeout}s ($vendor)" | tee -a "$log" >&2
+[ "$status" = stall ] && echo "lab: STALL after ${SECONDS}s ($vendor); state dump in $log.stall" | tee -a "$log" >&2
 
 # Sanitizer reports too: KASAN and sleeping-in-atomic say BUG:, lockdep
 # WARNING:, kmemleak "unreferenced object" (tests/lab/reliability-payload.sh).
 # lab/known-reports lists reports from outside KVM that do not count.
+# With grep -f, an empty list matches no report (an empty -e would match
+# every one).
 problems='Kernel panic|BUG:|Oops|WARNING:|UBSAN:|KASAN:|unreferenced object'
-known=$(sed '/^#/d; /^$/d' "$here/known-reports")
-if grep -E "$problems" "$log" | grep -q -E "$known"; then
+known=$work/known
+sed '/^#/d; /^$/d' "${LAB_KNOWN_REPORTS:-$here/known-reports}" > "$known"
+if grep -E "$problems" "$log" | grep -q -E -f "$known"; then
 	echo "lab: known report(s) from outside KVM, not counted (lab/known-reports):" >&2
-	grep -E "$problems" "$log" | grep -E "$known" | sort | uniq -c >&2
+	grep -E "$problems" "$log" | grep -E -f "$known" | sort | uniq -c >&2
 fi
-if grep -E "$problems" "$log" | grep -q -v -E "$known"; then
+if grep -E "$problems" "$log" | grep -q -v -E -f "$known"; then
 	echo "lab: the outer kernel reported a problem ($vendor):" >&2
 	grep -E -A5 "$problems" "$log" | head -40 >&2
 	exit 1

@@ -69,6 +69,73 @@ lanes "a failure is named again at the end" 1 "failed: FAIL  6.1/intel patched/x
 lanes "a non-zero exit after 0 failed fails" 1 "5 passed, 1 failed" 'echo "3 passed, 0 failed"; exit 2'
 lanes "a suite with no result line fails" 1 "broken: two: the suite under test \\(no result line, exit status 0\\)" 'echo "PASS  y"'
 lanes "the table closes with the wall clock and the sums" 0 "  all +wall clock +7 s +5 passed +0 failed" 'echo "3 passed, 0 failed"'
+lanes "the summary lists the skips" 0 "skipped: SKIP  6.1/amd patched/m \\(all 3 subtests skipped\\)" \
+	'echo "SKIP  6.1/amd patched/m (all 3 subtests skipped)"; echo "3 passed, 0 failed"'
+
+# A lane (lane_start) that stops before its end, or with a non-zero
+# status, fails; so does a run where no suite reported anything.
+lane_case() { # lane_case NAME WANTED-STATUS WANTED-LINE-ERE LANE-BODY
+	local out rc=0
+	out=$(
+		. "$top/tests/lanes.sh"
+		lanes_init "$work/lanes"
+		eval "lane_a() { $4; }"
+		lane_start a lane_a
+		lanes_wait
+		lanes_summary 3
+		exit "$lanes_status"
+	) || rc=$?
+	if [ "$rc" = "$2" ] && grep -qxE -- "$3" <<<"$out"; then
+		passed=$((passed + 1)); echo "PASS  lab self-test: lanes: $1"
+	else
+		failed=$((failed + 1)); echo "FAIL  lab self-test: lanes: $1: status $rc (wanted $2), no line '$3'"
+		echo "$out"
+	fi
+}
+lane_case "a lane that ends normally passes" 0 "2 passed, 0 failed" \
+	'suite a one sh -c "echo \"2 passed, 0 failed\"" > /dev/null'
+lane_case "a lane that exits early fails" 1 "broken: a: lane a \\(the lane stopped early, exit status 3\\)" \
+	'suite a one sh -c "echo \"2 passed, 0 failed\"" > /dev/null; exit 3; suite a two true'
+lane_case "no result at all fails" 1 "broken: no suite reported any result" 'true'
+
+# What a boot reported, against tests/lab/manifest (lab/results.sh): every
+# test it names, nothing else, and a test whose subtests all skipped is a
+# SKIP only where it allows one.
+. "$here/results.sh"
+printf '%s\n' "a b | t/one/{P}=1" "a | t/two" "a | t/maybe | c" "!a | t/never" > "$work/manifest"
+results() { # results NAME FACTS WANTED-LINE LOG-LINES...
+	local name=$1 facts=$2 want=$3 out
+	shift 3
+	printf '%s\n' "$@" > "$work/boot.log"
+	out=$(boot_results "$work/boot.log" 6.1/amd "$facts" "$work/manifest")
+	if grep -qxF -- "$want" <<<"$out"; then
+		passed=$((passed + 1)); echo "PASS  lab self-test: manifest: $name"
+	else
+		failed=$((failed + 1)); echo "FAIL  lab self-test: manifest: $name: no line '$want' in:"
+		echo "$out"
+	fi
+}
+ok="LAB-TEST: t/one/npt=1 passed=2 failed=0 rc=0"
+two="LAB-TEST: t/two passed=1 failed=0 rc=0 skipped=1"
+results "a listed test passes" "vendor:amd a b" "PASS	6.1/amd t/one/npt=1	2 subtests" "$ok" "$two" \
+	"LAB-TEST: t/maybe passed=1 failed=0 rc=0"
+results "a listed test that is not reported fails" "vendor:amd a b" \
+	"FAIL	6.1/amd t/one/npt=1	not reported (the manifest says this boot runs it)" "$two"
+results "a test not in the manifest fails" "vendor:amd a" \
+	"FAIL	6.1/amd t/one/npt=1	reported, but not in the manifest for this boot (vendor:amd a)" "$ok" "$two"
+results "all subtests skipped is a SKIP where the manifest allows it" "vendor:amd a c" \
+	"SKIP	6.1/amd t/maybe	all 3 subtests skipped, as the manifest allows here" \
+	"LAB-TEST: t/maybe passed=0 failed=0 rc=0 skipped=3"
+results "all subtests skipped fails where it does not" "vendor:amd a" \
+	"FAIL	6.1/amd t/maybe	all 3 subtests skipped, which the manifest does not allow here" \
+	"LAB-TEST: t/maybe passed=0 failed=0 rc=0 skipped=3"
+results "some subtests skipped still passes" "vendor:amd a" "PASS	6.1/amd t/two	1 subtests, 1 skipped" "$two"
+results "a failed subtest fails" "vendor:amd a" "FAIL	6.1/amd t/two	1 of 3 subtests failed (exit status 1)" \
+	"LAB-TEST: t/two passed=1 failed=1 rc=1 skipped=1"
+results "a test with no subtest fails" "vendor:amd a" "FAIL	6.1/amd t/two	no subtest ran" \
+	"LAB-TEST: t/two passed=0 failed=0 rc=0"
+results "a negated condition" "vendor:amd" "PASS	6.1/amd t/never	1 subtests" \
+	"LAB-TEST: t/never passed=1 failed=0 rc=0"
 
 stock=$("$top/kernel/build.sh" "${1:-6.1}" stock | tail -1)
 
@@ -83,11 +150,11 @@ expect() { # expect NAME STATUS PAYLOAD-TEXT [TIMEOUT [INIT-TEXT]]
 		(cd "$work/over" && echo init | cpio -o -H newc --quiet) | gzip >> "$work/initrd.gz"
 	fi
 	"$here/run.sh" -q -v amd -k "$stock/bzImage" -i "$work/initrd.gz" -l "$work/log" -t "${4:-120}" \
-		2>"$work/err" || rc=$?
-	if [ "$rc" = "$2" ]; then
+		-S "$(dirname "$stock")/src/System.map" 2>"$work/err" || rc=$?
+	if [ "$rc" = "$2" ] && { [ -z "${WANT_ERR:-}" ] || grep -qE -- "$WANT_ERR" "$work/err"; }; then
 		passed=$((passed + 1)); echo "PASS  lab self-test: $1 (exit status $rc)"
 	else
-		failed=$((failed + 1)); echo "FAIL  lab self-test: $1: exit status $rc, expected $2"
+		failed=$((failed + 1)); echo "FAIL  lab self-test: $1: exit status $rc, expected $2${WANT_ERR:+, and '$WANT_ERR' on stderr}"
 		tail -n 20 "$work/log" "$work/err"
 	fi
 }
@@ -100,5 +167,16 @@ expect "a sanitizer report in the kernel log fails" 1 'echo "<3>BUG: KASAN: slab
 expect "a known report from outside KVM does not" 0 'echo "<3>UBSAN: shift-out-of-bounds in arch/x86/kernel/apic/apic_flat_64.c:101:25" > /dev/kmsg'
 expect "a VM that dies without a result fails" 2 'reboot -f'
 expect "a hang is caught by the timeout" 2 'sleep 100000' 20
+# An idle, silent guest is a stall: caught long before the timeout, with
+# the vCPUs' state and the RIP symbolized, naming the test that ran.
+WANT_ERR='RIP [0-9a-f]{16}: [a-z_]+.*\+0x' LAB_STALL=30 \
+	expect "a stalled guest is caught early, with its RIP symbolized" 2 'echo "lab: running t/stall"; sleep 100000' 300
+grep -q "the test that was running: t/stall" "$work/log.stall" &&
+	{ passed=$((passed + 1)); echo "PASS  lab self-test: a stall names the test that was running"; } ||
+	{ failed=$((failed + 1)); echo "FAIL  lab self-test: a stall names the test that was running"; cat "$work/log.stall"; }
+# A list of known reports that holds only comments must count every report.
+printf '# nothing known\n\n' > "$work/known"
+LAB_KNOWN_REPORTS=$work/known expect "with only comments in known-reports, a report still fails" 1 \
+	'echo "<3>UBSAN: shift-out-of-bounds in arch/x86/kernel/apic/apic_flat_64.c:101:25" > /dev/kmsg'
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

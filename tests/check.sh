@@ -98,19 +98,15 @@ lane_intel_san() {
 		bash "$top/lab/reliability.sh" -k "$first" -v intel
 }
 
-pids=()
-lane_host &
-pids+=($!)
+lane_start host lane_host
 for v in amd intel; do
 	has "$v" || continue
-	lane_emu "$v" &
-	pids+=($!)
+	lane_start "$v" lane_emu "$v"
 done
 if [ -z "$quick" ] && has intel; then
-	lane_intel_san &
-	pids+=($!)
+	lane_start intel-san lane_intel_san
 fi
-for p in "${pids[@]}"; do wait "$p"; done
+lanes_wait
 
 lanes_summary "$((SECONDS - start))"
 exit "$lanes_status"

@@ -5,7 +5,9 @@
 # A suite is a command that ends with "N passed, N failed". It counts as
 # failed, on top of what it reports, when it exits non-zero with no failure
 # counted, or prints no such line at all: a suite must not look green
-# because it stopped early.
+# because it stopped early. A lane (lane_start) counts as failed when it
+# exits non-zero or before its last suite, and a run with no result at all
+# fails: nothing that stopped early looks green.
 
 lanes_init() { # lanes_init DIR: a fresh directory for the lanes' records
 	work=$1
@@ -31,6 +33,28 @@ suite() {
 	echo "=== $name: $p passed, $f failed, $((SECONDS - t0)) s" | sed "s/^/[$lane] /"
 }
 
+# lane_start LANE FUNCTION [ARGS...]: run a lane in the background; it must
+# reach its end with status 0 (lanes_wait records what it did not).
+lanes_pids=()
+lane_start() {
+	local lane=$1
+	shift
+	( "$@" && touch "$work/lane.$lane.done" ) &
+	lanes_pids+=("$!:$lane")
+}
+
+# lanes_wait: wait for every lane; a lane that failed or stopped early is
+# a failure of its own.
+lanes_wait() {
+	local e rc
+	for e in "${lanes_pids[@]}"; do
+		rc=0
+		wait "${e%%:*}" || rc=$?
+		[ -e "$work/lane.${e#*:}.done" ] && [ "$rc" = 0 ] ||
+			echo "${e#*:}|lane ${e#*:}|0|1|0|the lane stopped early, exit status $rc" >> "$work/results.${e#*:}"
+	done
+}
+
 # step LANE NAME CMD...: a timed step with no tests of its own (a build), run
 # as a suite of none; its failure leaves no result line, which counts as one.
 step_timed() {
@@ -46,6 +70,7 @@ lanes_summary() {
 	echo "==="
 	cat "$work"/results.* > "$work/results" 2>/dev/null
 	grep -h '^FAIL' "$work"/*.out 2>/dev/null | sed 's/^/failed: /'
+	grep -h '^SKIP' "$work"/*.out 2>/dev/null | sed 's/^/skipped: /'
 	awk -F'|' '$6 != "" { print "broken: " $1 ": " $2 " (" $6 ")" }' "$work/results"
 	echo "timing (wall-clock seconds; the lanes run side by side; logs in $work):"
 	awk -F'|' -v wall="$1" '
@@ -57,6 +82,10 @@ lanes_summary() {
 			printf "  %-9s %-52s %5d s %5d passed %3d failed\n", "all", "wall clock", wall, p, f
 		}' "$work/results"
 	read -r passed failed < <(awk -F'|' '{ p += $3; f += $4 } END { print p + 0, f + 0 }' "$work/results")
+	if [ "$((passed + failed))" = 0 ]; then
+		echo "broken: no suite reported any result"
+		failed=1
+	fi
 	echo "$passed passed, $failed failed"
 	lanes_status=$([ "$failed" = 0 ] && echo 0 || echo 1)
 }
