@@ -48,8 +48,21 @@ for ver in "$@"; do
 		fi
 	done
 
-	# build.sh applied the series with git am, which allows no fuzz.
-	result 1 "$ver series applies to linux-source-$ver with no fuzz"
+	# Each patch applies to the stock tree with its context exact (git
+	# apply takes no fuzz), one after another, into a scratch index, and
+	# gives exactly the tree the lab builds.
+	idx=$(mktemp)
+	if o=$(export GIT_INDEX_FILE=$idx
+		git -C "$src" read-tree stock &&
+		for p in "${patches[@]}"; do
+			git -C "$src" apply --cached "$here/patches/$ver/$p" 2>&1 || { echo "$p does not apply"; exit 1; }
+		done && git -C "$src" write-tree) &&
+	   [ "$(tail -1 <<<"$o")" = "$(git -C "$src" rev-parse 'patched^{tree}')" ]; then
+		result 1 "$ver series applies to linux-source-$ver with no fuzz"
+	else
+		result 0 "$ver series applies to linux-source-$ver with no fuzz" "$(tail -2 <<<"$o" | tr '\n' ' ')"
+	fi
+	rm -f "$idx"
 
 	# vmlinux: with the series applied, nothing built into the image changes.
 	git -C "$src" checkout -q -f patched
@@ -77,15 +90,19 @@ for ver in "$@"; do
 			touch "$src/$f"
 			f=${f#arch/x86/kvm/}
 			# M= builds only the module directory, as a user would.
+			# A file that does not build is a line of its own, which
+			# differs between the two refs, so it counts as new.
 			kernel_make "$src" W=1 CONFIG_KVM_WERROR= \
-				M="$src/arch/x86/kvm" "${f%.c}.o" 2>&1 |
-				grep -E 'warning:' | sed -E 's/:[0-9]+:[0-9]+:/:/' || true
+				M="$src/arch/x86/kvm" "${f%.c}.o" > "$dir/w1.out" 2>&1 ||
+				echo "error: $f does not build at $1"
+			grep -E 'warning:' "$dir/w1.out" | sed -E 's/:[0-9]+:[0-9]+:/:/' || true
 			# and the KUnit tests, as the lab builds them into kvm_kunit.ko
 			if [ "$f" = exit_stats.c ]; then
 				touch "$src/arch/x86/kvm/$f"
 				kernel_make "$src" W=1 CONFIG_KVM_WERROR= M="$src/arch/x86/kvm" \
-					CFLAGS_exit_stats.o=-DCONFIG_KVM_EXIT_STATS_KUNIT_TEST exit_stats.o 2>&1 |
-					grep -E 'warning:' | sed -E 's/:[0-9]+:[0-9]+:/:/' || true
+					CFLAGS_exit_stats.o=-DCONFIG_KVM_EXIT_STATS_KUNIT_TEST exit_stats.o \
+					> "$dir/w1.out" 2>&1 || echo "error: $f (KUnit) does not build at $1"
+				grep -E 'warning:' "$dir/w1.out" | sed -E 's/:[0-9]+:[0-9]+:/:/' || true
 			fi
 		done | sort -u
 	}

@@ -11,7 +11,7 @@ for pg in 1 0; do
 	while [ $i -lt $REPS ]; do
 		i=$((i + 1))
 		inner_vm_start 256 "exp=$WORK"
-		inner_vm_wait_for EXP-MARK
+		inner_vm_wait_for EXP-MARK || { echo "experiment: the inner VM never reached EXP-MARK"; tail -20 /tmp/inner.log; exit 1; }
 		host=$(cat /sys/kernel/debug/kvm/*/exit_stats 2>/dev/null | awk '/^[0-9]|^total/ { printf "%s %s %s;", $1, $2, $3 }')
 		inner_vm_say go
 		inner_vm_end || { tail -20 /tmp/inner.txt; exit 1; }

@@ -58,6 +58,12 @@ kvm_load test || exit 1
 run_ktap "patched/test_exit_stats_migrate" /tests/test_exit_stats_migrate || fail=1
 kvm_unload || exit 1
 
+# Unload while a VM's exit_stats files are open, after its process has
+# exited: refused until they close (the test unloads KVM itself).
+kvm_load test || exit 1
+run_ktap "patched/test_exit_stats_unload" /tests/test_exit_stats_unload || fail=1
+kvm_unload || exit 1
+
 # An inner Linux VM under QEMU -accel kvm: exitstat --json in it agrees
 # with Debian's cpuid for the same leaves and with the host-side view.
 # Counts only grow, so each later reading must lie between the earlier and
@@ -91,7 +97,13 @@ host_tool_check() {
 }
 inner_check() {
 	inner_vm_start 160 ""
-	inner_vm_wait_for INNER-MARK 600
+	if ! inner_vm_wait_for INNER-MARK 600; then
+		echo "inner: the inner VM never reached INNER-MARK"
+		tail -20 /tmp/inner.log
+		inner_vm_say go
+		inner_vm_end
+		return 1
+	fi
 	cat /sys/kernel/debug/kvm/*/exit_stats > /tmp/host.view 2>/dev/null
 	host_tool_check
 	inner_vm_say go
