@@ -21,10 +21,12 @@ check:
 check-quick:
 	@bash tests/check.sh -q -k "$(KERNELS)" -v amd
 
-# The long suites; then Debian's own kernels on Intel, under Bochs, which make check
-# leaves out for time (check-dist runs them alone).
+# The long suites: each patch built alone, then each prefix of the series
+# booted and run (lab/bisect.sh); then Debian's own kernels on Intel, under
+# Bochs, which make check leaves out for time (check-dist runs them alone).
 soak:
 	@bash kernel/check-patches.sh -e $(KERNELS)
+	@bash lab/bisect.sh -k "$(KERNELS)" -v "$(VENDORS)"
 	@bash lab/reliability.sh -s -k $(KERNEL) -v "$(VENDORS)"
 	@bash lab/check.sh -k "$(KERNELS)" -v intel -f dist
 
