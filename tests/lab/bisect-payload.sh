@@ -3,13 +3,13 @@
 # exactly with KVM's own statistic and the kvm_exit tracepoint, without an
 # oops. The prefixes' modules are /tests/pN.kvm.ko and /tests/pN.VENDOR.ko.
 fail=0
-m=$(vendor_mod)
+vmod=$(vendor_mod)
 grep -q '^irqbypass ' /proc/modules || insmod /lab/modules/stock/irqbypass.ko || exit 1
 for kvm in /tests/p*.kvm.ko; do
 	p=${kvm#/tests/}
 	p=${p%.kvm.ko}
-	say "insmod $p.kvm.ko $p.$m.ko"
-	if insmod "$kvm" && insmod "/tests/$p.$m.ko"; then
+	say "insmod $p.kvm.ko $p.$vmod.ko"
+	if insmod "$kvm" && insmod "/tests/$p.$vmod.ko"; then
 		run_ktap "bisect/$p/test_exits_stat" /tests/test_exits_stat -k 1000 || fail=1
 	else
 		echo "LAB-TEST: bisect/$p/test_exits_stat passed=0 failed=1 rc=1"
