@@ -177,9 +177,10 @@ stall_report() {
 		monitor nmi > /dev/null 2>&1 || true
 		sleep 20
 		if [ "$(stat -c %s "$log")" != "$size" ]; then
-			echo "lab: after an NMI the guest printed again: it was waiting for an interrupt that never came"
+			echo "lab: after an NMI the guest printed (its CPU takes interrupts; it was waiting for one that did not come):"
+			tail -c +"$((size + 1))" "$log" | tr -d '\r' | head -20
 		else
-			echo "lab: after an NMI the guest stayed silent"
+			echo "lab: after an NMI the guest stayed silent (its CPU takes no interrupt at all)"
 		fi
 	} > "$log.stall" 2>&1
 	cat "$log.stall" >&2
