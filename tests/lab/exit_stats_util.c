@@ -127,6 +127,13 @@ u64 view_count(const struct view *v, u32 reason)
 	return i < 0 ? 0 : v->count[i];
 }
 
+u64 view_cycles(const struct view *v, u32 reason)
+{
+	int i = view_line(v, reason);
+
+	return i < 0 ? 0 : v->cycles[i];
+}
+
 u64 view_l2_count(const struct view *v, u32 reason)
 {
 	int i = view_line(v, reason);

@@ -69,6 +69,7 @@ int view_read(struct vm *vm, struct view *v);
  */
 bool module_param_read(const char *module, const char *param, char *buf, size_t len);
 u64 view_count(const struct view *v, u32 reason);
+u64 view_cycles(const struct view *v, u32 reason);
 u64 view_l2_count(const struct view *v, u32 reason);
 
 #endif /* KVM_EXITSTAT_EXIT_STATS_UTIL_H */

@@ -141,6 +141,18 @@ static void test_oracles(u32 k, u32 m)
 	ktap_result(sum == exits && v.total_count == exits, "view_sum_equals_exits_stat_k%u", k);
 	ktap_result(!mismatches && hist == exits, "view_equals_kvm_exit_hist_k%u", k);
 	ktap_result(v.total_cycles == sum_cycles && sum_cycles > 0, "view_cycles_sum_k%u", k);
+	/*
+	 * A lower bound: each exit's window spans at least the handler's
+	 * instructions between two TSC reads on one CPU, and the TSC advances
+	 * with every instruction on Bochs and with time on QEMU, so each of
+	 * the K + 1 CPUID exits has at least one cycle; and on one CPU with
+	 * no TSC going backwards, no window is clamped.
+	 */
+	ktap_diag("CPUID exits: %llu cycles for %llu exits (at least 1 each), %llu clamped",
+		  view_cycles(&v, reason), view_count(&v, reason), v.clamped);
+	ktap_result(view_cycles(&v, reason) >= view_count(&v, reason) &&
+		    view_count(&v, reason) == (u64)k + 1 && !v.clamped,
+		    "cpuid_cycles_at_least_one_per_exit_none_clamped_k%u", k);
 	ktap_diag("CPUID exits: guest read %llu, host view %llu; port writes %llu (M=%u)",
 		  guest, view_count(&v, reason), view_count(&v, host_is_amd() ? 0x7b : 30), m);
 	ktap_result(guest == view_count(&v, reason) && guest == (u64)k + 1 &&
@@ -153,7 +165,7 @@ int main(int argc, char **argv)
 	u32 k = 5000;
 
 	test_init(argc, argv, &k);
-	ktap_plan(10);
+	ktap_plan(12);
 	test_oracles(k, 100);
 	test_oracles(1, 0);
 	test_total_leaf();
