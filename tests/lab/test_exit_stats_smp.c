@@ -5,7 +5,9 @@
  *     reads the CPUID count: exactly n * K + 1;
  *   - two VMs run at once: each sees only its own exits (default scope);
  *   - with -g (kvm.exit_stats_scope=global): a third VM sees both VMs'
- *     exits, and keeps seeing them after they are destroyed.
+ *     exits, and keeps seeing them after they are destroyed; the CPUID
+ *     cycles it sees grow by exactly the cycles the per-VM views of the
+ *     VMs show, and its total cycles by no less than theirs.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -20,6 +22,19 @@ GUEST_CODE(guest_run_then_read,
 	GUEST_CPUID_LOOP
 	"	test %si, %si\n"
 	"	jz 9f\n"
+	GUEST_READ_LEAF(0x4ffffffd, 0x8000)
+	GUEST_READ_LEAF(0x4fffffff, 0x8010)
+	GUEST_READ_LEAF(0x4ffffffb, 0x8020)
+	"9:	hlt\n"
+	"	jmp 9b\n");
+
+/*
+ * The global reader: first the CPUID cycles (ECX = EBP) and the total
+ * cycles, then as above. Each of its runs is five CPUID exits.
+ */
+GUEST_CODE(guest_global_read,
+	GUEST_READ_LEAF(0x4ffffffc, 0x8030)
+	GUEST_READ_LEAF(0x4ffffffe, 0x8040)
 	GUEST_READ_LEAF(0x4ffffffd, 0x8000)
 	GUEST_READ_LEAF(0x4fffffff, 0x8010)
 	GUEST_READ_LEAF(0x4ffffffb, 0x8020)
@@ -110,33 +125,76 @@ static void test_isolation(u32 ka, u32 kb)
 	vm_free(b);
 }
 
-static void test_global(u32 ka, u32 kb)
+/* One run of the global reader C: its CPUID count, CPUID and total cycles. */
+static void global_read(struct vm *c, u64 *count, u64 *cpuid_cycles, u64 *cycles)
 {
-	struct vm *a = vm_new(), *b = vm_new(), *c = vm_new();
-	u64 g0, g1, g2;
-	struct leaf info;
-
 	prepare(c, 0, 0, true);
 	vcpu_run_expect(c, 0, KVM_EXIT_HLT);
-	g0 = leaf_count(guest_leaf(c, 0x8000));
+	*count = leaf_count(guest_leaf(c, 0x8000));
+	*cpuid_cycles = leaf_cycles(guest_leaf(c, 0x8030));
+	*cycles = leaf_cycles(guest_leaf(c, 0x8040));
+}
+
+/* A VM's CPUID and total cycles, from its host-side view. */
+static void view_cycles_of(struct vm *vm, u64 *cpuid_cycles, u64 *cycles)
+{
+	struct view v;
+
+	TEST_ASSERT(view_read(vm, &v) > 0, "no host-side view for a VM");
+	*cpuid_cycles = view_cycles(&v, cpuid_exit_reason());
+	*cycles = v.total_cycles;
+}
+
+/*
+ * C reads the global leaves, A and B run, C reads again, A and B go, C
+ * reads a third time. Between two answers to C, the global sums gain
+ * every exit whose window closed in between: all of A's and B's, and the
+ * five CPUID exits of C's earlier run (each answer comes before its own
+ * exit's window closes); so C's CPUID cycles grow by exactly A's and B's
+ * CPUID cycles and those of C's first run, as the per-VM views say. The
+ * total cycles (C's second leaf) gain all of A's and B's exits, and those
+ * of C's that closed between its two answers, which its view holds: they
+ * grow by at least A's and B's total cycles, and at most that plus all of
+ * C's exits since its first run began.
+ */
+static void test_global(u32 ka, u32 kb)
+{
+	struct vm *a = vm_new(), *b = vm_new(), *c = vm_create(1);
+	u64 g0, g1, g2, gc0, gc1, gc2, gt0, gt1, gt2;
+	u64 ac, at, bc, bt, cc0, ct0, ccw, ctw, cc1, ct1;
+	struct leaf info;
+
+	vm_load_code(c, GUEST_CODE_GPA, guest_global_read);
+	/* a first run of C, so that its faults are behind it */
+	global_read(c, &g0, &gc0, &gt0);
+	view_cycles_of(c, &ccw, &ctw);
+	global_read(c, &g0, &gc0, &gt0);
 	info = guest_leaf(c, 0x8020);
+	view_cycles_of(c, &cc0, &ct0);
 	prepare(a, 0, ka, false);
 	prepare(b, 0, kb, false);
 	run_two(a, b);
-	prepare(c, 0, 0, true);
-	vcpu_run_expect(c, 0, KVM_EXIT_HLT);
-	g1 = leaf_count(guest_leaf(c, 0x8000));
+	view_cycles_of(a, &ac, &at);
+	view_cycles_of(b, &bc, &bt);
+	global_read(c, &g1, &gc1, &gt1);
+	view_cycles_of(c, &cc1, &ct1);
 	vm_free(a);
 	vm_free(b);
-	prepare(c, 0, 0, true);
-	vcpu_run_expect(c, 0, KVM_EXIT_HLT);
-	g2 = leaf_count(guest_leaf(c, 0x8000));
+	global_read(c, &g2, &gc2, &gt2);
 	ktap_diag("global: VM C reads %llu, then %llu after A (%u) and B (%u), "
 		  "then %llu after they are gone", g0, g1, ka, kb, g2);
 	ktap_result(info.eax >> 24 & 1, "global_scope_flag_in_info_leaf");
-	/* Each run of C reads three leaves: count, total, discovery. */
-	ktap_result(g1 - g0 == (u64)ka + kb + 3, "global_sees_other_vms");
-	ktap_result(g2 - g1 == 3, "global_keeps_destroyed_vms");
+	/* Each run of C reads five leaves. */
+	ktap_result(g1 - g0 == (u64)ka + kb + 5, "global_sees_other_vms");
+	ktap_result(g2 - g1 == 5, "global_keeps_destroyed_vms");
+	ktap_diag("global CPUID cycles +%llu; views: A %llu, B %llu, C's run %llu",
+		  gc1 - gc0, ac, bc, cc0 - ccw);
+	ktap_result(gc1 - gc0 == ac + bc + (cc0 - ccw) && ac >= ka && bc >= kb,
+		    "global_cpuid_cycles_equal_the_vms_views");
+	ktap_diag("global total cycles +%llu; views: A %llu, B %llu, C's two runs %llu",
+		  gt1 - gt0, at, bt, ct1 - ctw);
+	ktap_result(gt1 - gt0 >= at + bt && gt1 - gt0 <= at + bt + (ct1 - ctw),
+		    "global_total_cycles_within_the_vms_views");
 	vm_free(c);
 }
 
@@ -147,7 +205,7 @@ int main(int argc, char **argv)
 
 	test_init(argc, argv, &k);
 	if (global) {
-		ktap_plan(3);
+		ktap_plan(5);
 		test_global(k, 2 * k);
 		return ktap_finish();
 	}
