@@ -5,7 +5,7 @@ VENDORS ?= amd intel
 VENDOR  ?= amd
 KERNEL  ?= 6.1
 
-.PHONY: all demo check check-quick soak experiment bench check-lab check-dist check-patches kernels \
+.PHONY: all demo check check-quick soak mutate experiment bench check-lab check-dist check-patches kernels \
 	host-modules install-host uninstall-host deb clean
 
 all: check
@@ -27,8 +27,13 @@ check-quick:
 soak:
 	@bash kernel/check-patches.sh -e $(KERNELS)
 	@bash lab/bisect.sh -k "$(KERNELS)" -v "$(VENDORS)"
+	@bash lab/mutate.sh
 	@bash lab/reliability.sh -s -k $(KERNEL) -v "$(VENDORS)"
 	@bash lab/check.sh -k "$(KERNELS)" -v intel -f dist
+
+# Mutations of the series, each against the tests that should catch it.
+mutate:
+	@bash lab/mutate.sh
 
 experiment:
 	@bash lab/experiment.sh -v "$(VENDORS)"

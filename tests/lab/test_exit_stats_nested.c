@@ -27,7 +27,7 @@
 
 /* Guest physical layout of the L1 and its L2, below GUEST_MEM_SIZE. */
 #define GDT_GPA		0x7000
-#define RESULT_GPA	0x8000	/* seen, last exit, the leaf (2), stage, VM-instruction error */
+#define RESULT_GPA	0x8000	/* seen, last exit, the leaf (2), stage, VM-instruction error, the total (2) */
 #define PTRS_GPA	0x8100	/* VMX: the VMXON region's and the VMCS's addresses */
 #define TABLE_GPA	0x9000	/* VMX: VMCS field, value; ends with field ~0 */
 #define PD_GPA		0x20000	/* one 4-MiB page, identity */
@@ -115,6 +115,10 @@ GUEST_CODE(guest_l1_svm,
 	"	cpuid\n"
 	"	mov %eax, " __stringify(RESULT_GPA) " + 8\n"
 	"	mov %ebx, " __stringify(RESULT_GPA) " + 12\n"
+	"	mov $0x4fffffff, %eax\n"
+	"	cpuid\n"
+	"	mov %eax, " __stringify(RESULT_GPA) " + 24\n"
+	"	mov %ebx, " __stringify(RESULT_GPA) " + 28\n"
 	"9:	hlt\n"
 	"	jmp 9b\n");
 
@@ -325,6 +329,10 @@ GUEST_CODE(guest_l1_vmx,
 	"	cpuid\n"
 	"	mov %eax, " __stringify(RESULT_GPA) " + 8\n"
 	"	mov %ebx, " __stringify(RESULT_GPA) " + 12\n"
+	"	mov $0x4fffffff, %eax\n"
+	"	cpuid\n"
+	"	mov %eax, " __stringify(RESULT_GPA) " + 24\n"
+	"	mov %ebx, " __stringify(RESULT_GPA) " + 28\n"
 	"9:	hlt\n"
 	"	jmp 9b\n");
 
@@ -437,19 +445,20 @@ int main(int argc, char **argv)
 		"l1_saw_every_l2_cpuid", "cpuid_exits_all_while_l2_ran",
 		"hypercall_taken_while_l2_ran", "entries_into_l2_are_l1s_own",
 		"l2_total_sums_the_l2_lines", "leaf_counts_l1_and_l2",
+		"total_leaf_counts_l2_exits",
 	};
 	const struct nested_vendor *nv = host_is_amd() ? &svm : host_is_intel() ? &vmx : NULL;
 	u32 k = 200, seen, last, stage, error;
-	u64 runs, leaf, sum_l2 = 0;
+	u64 runs, leaf, sum_l2 = 0, total, exits, async;
 	unsigned int i;
 	struct vm *vm;
 	struct view v;
 	int n;
 
 	test_init(argc, argv, &k);
-	ktap_plan(6);
+	ktap_plan(7);
 	if (!nv || !nested_on(nv->module)) {
-		for (i = 0; i < 6; i++)
+		for (i = 0; i < 7; i++)
 			ktap_skip(names[i], "%s", nv ? "the vendor module's nested is off" :
 				  "needs AMD SVM or Intel VMX");
 		return ktap_finish();
@@ -460,13 +469,18 @@ int main(int argc, char **argv)
 	vm_load(vm, GUEST_CODE_GPA, nv->l1_start, (size_t)(nv->l1_end - nv->l1_start));
 	vm_setup_l1(vm, k);
 	nv->setup(vm);
+	hist_trigger_start("kvm/kvm_exit", "exit_reason");
 	vcpu_run_expect(vm, 0, KVM_EXIT_HLT);
+	exits = vm_vcpu_stat(vm, 0, "exits");
+	async = hist_count("kvm/kvm_exit", host_is_amd() ? 0x60 : 1);	/* interrupts */
+	hist_trigger_stop();
 
 	memcpy(&seen, gpa_to_hva(vm, RESULT_GPA), 4);
 	memcpy(&last, gpa_to_hva(vm, RESULT_GPA + 4), 4);
 	memcpy(&stage, gpa_to_hva(vm, RESULT_GPA + 16), 4);
 	memcpy(&error, gpa_to_hva(vm, RESULT_GPA + 20), 4);
 	leaf = leaf_count(guest_leaf(vm, RESULT_GPA + 8));
+	total = leaf_count(guest_leaf(vm, RESULT_GPA + 24));
 	runs = vm_vcpu_stat(vm, 0, "nested_run");
 	n = view_read(vm, &v);
 	TEST_ASSERT(n > 0, "no exit_stats file for the VM");
@@ -488,9 +502,9 @@ int main(int argc, char **argv)
 		  (unsigned long long)v.l2_total_count, (unsigned long long)v.total_count);
 
 	ktap_result(seen == k && last == nv->hcall, "%s", names[0]);
-	/* L1's only CPUID is its read of the leaf, done before the view is read */
+	/* L1's only CPUIDs are its reads of the two leaves */
 	ktap_result(view_l2_count(&v, nv->cpuid) == k &&
-		    view_count(&v, nv->cpuid) == k + 1, "%s", names[1]);
+		    view_count(&v, nv->cpuid) == k + 2, "%s", names[1]);
 	ktap_result(view_l2_count(&v, nv->hcall) == 1 &&
 		    view_count(&v, nv->hcall) == 1, "%s", names[2]);
 	ktap_result(runs == k + 1 && entries(&v, nv, false) == runs &&
@@ -498,6 +512,15 @@ int main(int argc, char **argv)
 	ktap_result(v.has_l2_total && v.l2_total_count == sum_l2 && sum_l2 >= k + 1 &&
 		    sum_l2 < v.total_count, "%s", names[4]);
 	ktap_result(leaf == k + 1, "%s", names[5]);
+	/*
+	 * L1 reads its total (the running total, L2's exits included) and
+	 * halts: KVM's exits statistic has the HLT more, and any interrupt
+	 * exit that fell between the two.
+	 */
+	ktap_diag("L1's total leaf %llu, exits stat %llu (the HLT after it), %llu interrupt exits in all",
+		  (unsigned long long)total, (unsigned long long)exits, (unsigned long long)async);
+	ktap_result(exits >= total + 1 && exits <= total + 1 + async && v.l2_total_count > 0,
+		    "%s", names[6]);
 	vm_free(vm);
 	return ktap_finish();
 }

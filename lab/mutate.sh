@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# make mutate: small mutations of the patch series, one at a time, each
+# built into KVM and run against the tests that should catch it; a mutation
+# that no test catches (a survivor) fails the run. Part of make soak.
+#
+#   lab/mutate.sh [-l]      (-l: list the mutations and exit)
+#
+# Each mutation is a Perl substitution on one file of the patched tree that
+# kernel/build.sh keeps; the tree is restored after each. A control run of
+# the unmutated series with every mutation's tests must pass first, or a
+# "caught" would mean nothing. Prints a table: mutation, tests, caught by.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+. "$here/lib.sh"
+
+# NAME | KERNEL | VENDOR | FILE | PERL SUBSTITUTION | TESTS: guest shell
+# (no "|" in it; "t NAME CMD..." runs a KTAP test, and a failure counts),
+# or "kunit" for the KUnit tests of kvm_kunit.ko.
+mutations() {
+	cat <<-'LIST'
+	count taken after the answer (K + 1 rule off by one)|6.1|amd|arch/x86/kvm/exit_stats.c|s/\*eax = lower_32_bits\(sum->count\);/*eax = lower_32_bits(sum->count - 1);/|load test && t "patched/test_exit_stats" /tests/test_exit_stats; kvm_unload
+	SVM 0x400 (NPF) mapped to slot 0|6.1|amd|arch/x86/kvm/exit_stats.h|s/return reason - KVM_EXIT_STATS_HIGH_BASE \+ KVM_EXIT_STATS_LOW_END;/return reason - KVM_EXIT_STATS_HIGH_BASE;/|load test "" npt=1 && t "patched/test_exit_stats_oracles" /tests/test_exit_stats_oracles; kvm_unload
+	L2 exits left out of the running total|6.1|amd|arch/x86/kvm/exit_stats.h|s/\te->count\+\+;\n\ts->total.count\+\+;/\te->count++;\n\tif (slot < KVM_EXIT_STATS_L2)\n\t\ts->total.count++;/|load test "" npt=1 && t "patched/test_exit_stats_nested" /tests/test_exit_stats_nested; kvm_unload
+	global cycles not added|6.1|amd|arch/x86/kvm/exit_stats.h|s/\t\tthis_cpu_add\(kvm_exit_stats_pcpu->slot\[slot\].cycles, cycles\);\n\t\tthis_cpu_add\(kvm_exit_stats_pcpu->total.cycles, cycles\);\n//|load test exit_stats_scope=global && t "patched/test_exit_stats_smp/global" /tests/test_exit_stats_smp -g; kvm_unload
+	clamped incremented on every exit|6.1|amd|arch/x86/kvm/exit_stats.h|s/\treturn to - from;/\tWRITE_ONCE(s->clamped, s->clamped + 1);\n\treturn to - from;/|load test "" npt=1 && t "patched/test_exit_stats_oracles" /tests/test_exit_stats_oracles; kvm_unload
+	undefined reasons answered like reasons KVM never saw|6.1|amd|arch/x86/kvm/exit_stats.c|s/\t\t\t\*edx = 0xffffffff;\n//|load test && t "patched/test_exit_stats_abi" /tests/test_exit_stats_abi; kvm_unload
+	VMX CPUID exits counted under the next reason|6.1|intel|arch/x86/kvm/vmx/vmx.c|s/kvm_exit_stats_vmx_slot\(vmx->exit_reason.basic\),/kvm_exit_stats_vmx_slot(vmx->exit_reason.basic + (vmx->exit_reason.basic == EXIT_REASON_CPUID)),/|load test && t "patched/test_exit_stats" /tests/test_exit_stats; kvm_unload
+	the debugfs files pin neither kvm.ko nor the vendor module|6.12|amd|arch/x86/kvm/exit_stats.c|s/\t\.owner\t\t= THIS_MODULE,\n//g; s/!try_module_get\(v->owner\)/false/; s/\tstruct module \*owner = exit_stats_vendor->owner;\n\n//; s/\tmodule_put\(owner\);\n//; s/\t\tmodule_put\(v->owner\);\n//|load test && t "patched/test_exit_stats_unload" /tests/test_exit_stats_unload; kvm_unload
+	static keys on before a vendor registers|6.1|amd|arch/x86/kvm/exit_stats.c|s/DEFINE_STATIC_KEY_FALSE\(kvm_exit_stats_key\)/DEFINE_STATIC_KEY_TRUE(kvm_exit_stats_key)/; s/DEFINE_STATIC_KEY_FALSE\(kvm_exit_stats_cycles_key\)/DEFINE_STATIC_KEY_TRUE(kvm_exit_stats_cycles_key)/|kunit
+	LIST
+}
+if [ "${1:-}" = -l ]; then mutations | cut -d'|' -f1-3; exit 0; fi
+
+out=${LAB_OUT:-$top/build/mutate}
+rm -rf "$out"
+mkdir -p "$out"
+make -s -C "$top/tests/lab" O="$out/tests" >/dev/null
+tests=("$out"/tests/test_exit_stats "$out"/tests/test_exit_stats_oracles "$out"/tests/test_exit_stats_nested
+	"$out"/tests/test_exit_stats_smp "$out"/tests/test_exit_stats_abi "$out"/tests/test_exit_stats_unload)
+
+# The KUnit line: kvm_kunit.ko (kvm.ko with the tests) loads alone, and
+# every case must pass.
+kunit_tests='grep -q "^irqbypass " /proc/modules || insmod /lab/modules/test/irqbypass.ko
+insmod /lab/modules/test/kvm_kunit.ko || fail=1
+dmesg | grep -E "^\[[ 0-9.]*\] +(not )?ok [0-9]+ exit_stats_test_" | sed "s/^\[[ 0-9.]*\] */[kunit] /"
+! dmesg | grep -q "not ok" && dmesg | grep -q "ok 1 kvm-exit-stats" || fail=1
+rmmod kvm 2>/dev/null'
+
+# build NAME KERNEL FILE PERL KUNIT: the mutant's modules into
+# $out/NAME/modules (PERL "none": the series as it is), and kvm_kunit.ko
+# too if KUNIT is 1.
+build() {
+	local name=$1 k=$2 file=$3 perl=$4 kunit=$5 stock dir src d
+	stock=$("$top/kernel/build.sh" "$k" stock | tail -1)
+	"$top/kernel/build.sh" "$k" patched > /dev/null
+	dir=$(dirname "$stock") src=$dir/src d=$out/$name
+	mkdir -p "$d/modules"
+	(
+		flock 9
+		git -C "$src" checkout -q -f patched
+		if [ "$perl" != none ]; then
+			perl -0pi -e "$perl" "$src/$file"
+			! git -C "$src" diff --quiet || die "mutation '$name' did not change $file"
+			git -C "$src" diff > "$d/mutation.diff"
+		fi
+		if [ "$kunit" = 1 ]; then
+			kernel_make "$src" M=arch/x86/kvm CFLAGS_exit_stats.o=-DCONFIG_KVM_EXIT_STATS_KUNIT_TEST modules \
+				> "$d/build.log" 2>&1 || { tail -20 "$d/build.log" >&2; die "mutant '$name' does not build"; }
+			cp "$src/arch/x86/kvm/kvm.ko" "$d/modules/kvm_kunit.ko"
+		fi
+		kernel_make "$src" M=arch/x86/kvm modules > "$d/build.log" 2>&1 ||
+			{ tail -20 "$d/build.log" >&2; die "mutant '$name' does not build"; }
+		cp "$src/virt/lib/irqbypass.ko" "$src"/arch/x86/kvm/kvm.ko "$src"/arch/x86/kvm/kvm-amd.ko \
+			"$src"/arch/x86/kvm/kvm-intel.ko "$d/modules/"
+		git -C "$src" checkout -q -f patched
+		kernel_make "$src" M=arch/x86/kvm modules > /dev/null 2>&1
+	) 9>"$dir/lock"
+}
+
+# run NAME KERNEL VENDOR TESTS: 0 if every test passed and the kernel
+# reported nothing
+run() {
+	local name=$1 k=$2 v=$3 t=$4 stock d
+	stock=$("$top/kernel/build.sh" "$k" stock | tail -1)
+	d=$out/$name
+	[ "$t" != kunit ] || t=$kunit_tests
+	printf 'MUTANT=%q\nTESTS=%q\n' "$name" "$t" > "$d/mutate.env"
+	"$here/mkinitramfs.sh" -o "$d/initrd.gz" -p "$top/tests/lab/mutate-payload.sh" \
+		-s "$stock/modules" -t "$d/modules" "${tests[@]}" "$d/mutate.env"
+	"$here/run.sh" -q -v "$v" -k "$stock/bzImage" -i "$d/initrd.gz" -l "$d/lab.log" -c 1 \
+		-t "$([ "$v" = amd ] && echo 900 || echo 2400)" -S "$(dirname "$stock")/src/System.map" 2>/dev/null
+}
+
+# What caught a mutant: its failed tests, or the kernel's report.
+caught_by() {
+	local log=$1 f
+	f=$(tr -d '\r' < "$log" | sed -n -E 's/^\[[^]]*\] not ok [0-9]+ ([^ ]+).*/\1/p; s/^\[kunit\] +not ok [0-9]+ (.*)/kunit \1/p' | sort -u | paste -sd, -)
+	if [ -n "$f" ]; then echo "$f"
+	elif grep -q -E 'Kernel panic|BUG:|Oops' "$log"; then echo "kernel oops: $(grep -m1 -E 'BUG:|Oops|Kernel panic' "$log" | tr -d '\r' | cut -c1-80)"
+	else echo "a failed boot"; fi
+}
+
+passed=0 failed=0
+declare -A control=()
+echo "| mutation | kernel, vendor | caught by |" > "$out/table.md"
+echo "|---|---|---|" >> "$out/table.md"
+while IFS='|' read -r name k v file perl t; do
+	key=$k-$v-$(printf '%s' "$t" | cksum | cut -d' ' -f1)
+	# The control: the same tests on the unmutated series pass.
+	if [ ! -d "$out/control-$k" ]; then
+		step "control: the unmutated series for linux $k"
+		build "control-$k" "$k" "$file" none 1
+	fi
+	if [ -z "${control[$key]:-}" ]; then
+		step "control: the unmutated series on linux $k, $v, against: ${t:0:60}"
+		mkdir -p "$out/control-$key"
+		ln -sfn "$out/control-$k/modules" "$out/control-$key/modules"
+		if run "control-$key" "$k" "$v" "$t"; then
+			control[$key]=ok
+		else
+			control[$key]=bad
+			failed=$((failed + 1))
+			echo "FAIL  control for '$name' ($k, $v): the unmutated series fails its tests ($out/control-$key/lab.log)"
+		fi
+	fi
+	[ "${control[$key]}" = ok ] || continue
+	step "mutant: $name (linux $k, $v)"
+	build "$name" "$k" "$file" "$perl" "$([ "$t" = kunit ] && echo 1 || echo 0)"
+	if run "$name" "$k" "$v" "$t"; then
+		failed=$((failed + 1))
+		echo "FAIL  mutant survived: $name ($k, $v)"
+		echo "| $name | $k, $v | **survived** |" >> "$out/table.md"
+	else
+		by=$(caught_by "$out/$name/lab.log")
+		passed=$((passed + 1))
+		echo "PASS  mutant caught: $name ($k, $v): $by"
+		echo "| $name | $k, $v | $by |" >> "$out/table.md"
+	fi
+done < <(mutations)
+cat "$out/table.md"
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
