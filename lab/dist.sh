@@ -123,7 +123,7 @@ dkms_modules() {
 	need_pkgs dkms
 	debs=$("$top/kernel/deb.sh" | tail -1)
 	# dpkg -i installs no dependency: the package's own, first.
-	need_pkgs $(dpkg-deb -f "$debs"/kvm-exitstat-dkms_*_all.deb Depends | tr ',' '\n' |
+	need_pkgs pahole $(dpkg-deb -f "$debs"/kvm-exitstat-dkms_*_all.deb Depends | tr ',' '\n' |
 		sed -E 's/[(|].*//; s/[[:space:]]//g' | grep -v '^$')
 	ver=$(dpkg-deb -f "$debs"/kvm-exitstat-dkms_*_all.deb Version)
 	key=$(cat "$debs"/kvm-exitstat-dkms_*_all.deb.sha256)
