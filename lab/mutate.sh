@@ -19,10 +19,10 @@ top=$(dirname "$here")
 # or "kunit" for the KUnit tests of kvm_kunit.ko.
 mutations() {
 	cat <<-'LIST'
-	count taken after the answer (K + 1 rule off by one)|6.1|amd|arch/x86/kvm/exit_stats.c|s/\*eax = lower_32_bits\(sum->count\);/*eax = lower_32_bits(sum->count - 1);/|load test && t "patched/test_exit_stats" /tests/test_exit_stats; kvm_unload
+	count taken after the answer (K + 1 rule off by one)|6.1|amd|arch/x86/kvm/exit_stats.c|s/\*eax = lower_32_bits\(sum->count\);/*eax = lower_32_bits(sum->count - 1);/|load test && t "patched/test_exit_stats" /tests/test_exit_stats && t "patched/test_exit_stats_oracles" /tests/test_exit_stats_oracles; kvm_unload
 	SVM 0x400 (NPF) mapped to slot 0|6.1|amd|arch/x86/kvm/exit_stats.h|s/return reason - KVM_EXIT_STATS_HIGH_BASE \+ KVM_EXIT_STATS_LOW_END;/return reason - KVM_EXIT_STATS_HIGH_BASE;/|load test "" npt=1 && t "patched/test_exit_stats_oracles" /tests/test_exit_stats_oracles; kvm_unload
 	L2 exits left out of the running total|6.1|amd|arch/x86/kvm/exit_stats.h|s/\te->count\+\+;\n\ts->total.count\+\+;/\te->count++;\n\tif (slot < KVM_EXIT_STATS_L2)\n\t\ts->total.count++;/|load test "" npt=1 && t "patched/test_exit_stats_nested" /tests/test_exit_stats_nested; kvm_unload
-	global cycles not added|6.1|amd|arch/x86/kvm/exit_stats.h|s/\t\tthis_cpu_add\(kvm_exit_stats_pcpu->slot\[slot\].cycles, cycles\);\n\t\tthis_cpu_add\(kvm_exit_stats_pcpu->total.cycles, cycles\);\n//|load test exit_stats_scope=global && t "patched/test_exit_stats_smp/global" /tests/test_exit_stats_smp -g; kvm_unload
+	global cycles not added|6.1|amd|arch/x86/kvm/exit_stats.h|s/(this_cpu_add\(kvm_exit_stats_pcpu->slot\[slot\]\.cycles, )cycles\);/${1}0);/; s/(this_cpu_add\(kvm_exit_stats_pcpu->total\.cycles, )cycles\);/${1}0);/|load test exit_stats_scope=global && t "patched/test_exit_stats_smp/global" /tests/test_exit_stats_smp -g; kvm_unload
 	clamped incremented on every exit|6.1|amd|arch/x86/kvm/exit_stats.h|s/\treturn to - from;/\tWRITE_ONCE(s->clamped, s->clamped + 1);\n\treturn to - from;/|load test "" npt=1 && t "patched/test_exit_stats_oracles" /tests/test_exit_stats_oracles; kvm_unload
 	undefined reasons answered like reasons KVM never saw|6.1|amd|arch/x86/kvm/exit_stats.c|s/\t\t\t\*edx = 0xffffffff;\n//|load test && t "patched/test_exit_stats_abi" /tests/test_exit_stats_abi; kvm_unload
 	VMX CPUID exits counted under the next reason|6.1|intel|arch/x86/kvm/vmx/vmx.c|s/kvm_exit_stats_vmx_slot\(vmx->exit_reason.basic\),/kvm_exit_stats_vmx_slot(vmx->exit_reason.basic + (vmx->exit_reason.basic == EXIT_REASON_CPUID)),/|load test && t "patched/test_exit_stats" /tests/test_exit_stats; kvm_unload
@@ -49,7 +49,8 @@ rmmod kvm 2>/dev/null'
 
 # build NAME KERNEL FILE PERL KUNIT: the mutant's modules into
 # $out/NAME/modules (PERL "none": the series as it is), and kvm_kunit.ko
-# too if KUNIT is 1.
+# too if KUNIT is 1; non-zero if it does not build. The tree is back to
+# the series either way.
 build() {
 	local name=$1 k=$2 file=$3 perl=$4 kunit=$5 stock dir src d
 	stock=$("$top/kernel/build.sh" "$k" stock | tail -1)
@@ -59,22 +60,20 @@ build() {
 	(
 		flock 9
 		git -C "$src" checkout -q -f patched
+		trap 'git -C "$src" checkout -q -f patched; kernel_make "$src" M=arch/x86/kvm modules > /dev/null 2>&1' EXIT
 		if [ "$perl" != none ]; then
 			perl -0pi -e "$perl" "$src/$file"
-			! git -C "$src" diff --quiet || die "mutation '$name' did not change $file"
+			! git -C "$src" diff --quiet || { echo "the mutation did not change $file" > "$d/build.log"; exit 1; }
 			git -C "$src" diff > "$d/mutation.diff"
 		fi
 		if [ "$kunit" = 1 ]; then
 			kernel_make "$src" M=arch/x86/kvm CFLAGS_exit_stats.o=-DCONFIG_KVM_EXIT_STATS_KUNIT_TEST modules \
-				> "$d/build.log" 2>&1 || { tail -20 "$d/build.log" >&2; die "mutant '$name' does not build"; }
+				> "$d/build.log" 2>&1 || exit 1
 			cp "$src/arch/x86/kvm/kvm.ko" "$d/modules/kvm_kunit.ko"
 		fi
-		kernel_make "$src" M=arch/x86/kvm modules > "$d/build.log" 2>&1 ||
-			{ tail -20 "$d/build.log" >&2; die "mutant '$name' does not build"; }
+		kernel_make "$src" M=arch/x86/kvm modules > "$d/build.log" 2>&1 || exit 1
 		cp "$src/virt/lib/irqbypass.ko" "$src"/arch/x86/kvm/kvm.ko "$src"/arch/x86/kvm/kvm-amd.ko \
 			"$src"/arch/x86/kvm/kvm-intel.ko "$d/modules/"
-		git -C "$src" checkout -q -f patched
-		kernel_make "$src" M=arch/x86/kvm modules > /dev/null 2>&1
 	) 9>"$dir/lock"
 }
 
@@ -110,7 +109,7 @@ while IFS='|' read -r name k v file perl t; do
 	# The control: the same tests on the unmutated series pass.
 	if [ ! -d "$out/control-$k" ]; then
 		step "control: the unmutated series for linux $k"
-		build "control-$k" "$k" "$file" none 1
+		build "control-$k" "$k" "$file" none 1 || die "the unmutated series does not build for linux $k: $out/control-$k/build.log"
 	fi
 	if [ -z "${control[$key]:-}" ]; then
 		step "control: the unmutated series on linux $k, $v, against: ${t:0:60}"
@@ -126,8 +125,12 @@ while IFS='|' read -r name k v file perl t; do
 	fi
 	[ "${control[$key]}" = ok ] || continue
 	step "mutant: $name (linux $k, $v)"
-	build "$name" "$k" "$file" "$perl" "$([ "$t" = kunit ] && echo 1 || echo 0)"
-	if run "$name" "$k" "$v" "$t"; then
+	if ! build "$name" "$k" "$file" "$perl" "$([ "$t" = kunit ] && echo 1 || echo 0)"; then
+		# A mutation must make code that builds, or it tests nothing.
+		failed=$((failed + 1))
+		echo "FAIL  mutant does not build: $name ($k, $v): $(grep -m1 -E 'error|did not' "$out/$name/build.log")"
+		echo "| $name | $k, $v | **does not build** |" >> "$out/table.md"
+	elif run "$name" "$k" "$v" "$t"; then
 		failed=$((failed + 1))
 		echo "FAIL  mutant survived: $name ($k, $v)"
 		echo "| $name | $k, $v | **survived** |" >> "$out/table.md"
