@@ -64,6 +64,12 @@ kvm_load test || exit 1
 run_ktap "patched/test_exit_stats_unload" /tests/test_exit_stats_unload || fail=1
 kvm_unload || exit 1
 
+# Exits KVM's fastpath may take: x2APIC IPIs through the ICR, counted
+# exactly; their cycles are reported.
+kvm_load test || exit 1
+run_ktap "patched/test_exit_stats_fastpath" /tests/test_exit_stats_fastpath || fail=1
+kvm_unload || exit 1
+
 # An inner Linux VM under QEMU -accel kvm: exitstat --json in it agrees
 # with Debian's cpuid for the same leaves and with the host-side view.
 # Counts only grow, so each later reading must lie between the earlier and
