@@ -3,7 +3,9 @@
 # built into KVM and run against the tests that should catch it; a mutation
 # that no test catches (a survivor) fails the run. Part of make soak.
 #
-#   lab/mutate.sh [-l]      (-l: list the mutations and exit)
+#   lab/mutate.sh [-l] [-m PATTERN]
+#
+# -l lists the mutations; -m runs only those whose name matches PATTERN.
 #
 # Each mutation is a Perl substitution on one file of the patched tree that
 # kernel/build.sh keeps; the tree is restored after each. A control run of
@@ -27,10 +29,17 @@ mutations() {
 	undefined reasons answered like reasons KVM never saw|6.1|amd|arch/x86/kvm/exit_stats.c|s/\t\t\t\*edx = 0xffffffff;\n//|load test && t "patched/test_exit_stats_abi" /tests/test_exit_stats_abi; kvm_unload
 	VMX CPUID exits counted under the next reason|6.1|intel|arch/x86/kvm/vmx/vmx.c|s/kvm_exit_stats_vmx_slot\(vmx->exit_reason.basic\),/kvm_exit_stats_vmx_slot(vmx->exit_reason.basic + (vmx->exit_reason.basic == EXIT_REASON_CPUID)),/|load test && t "patched/test_exit_stats" /tests/test_exit_stats; kvm_unload
 	the debugfs files pin neither kvm.ko nor the vendor module|6.12|amd|arch/x86/kvm/exit_stats.c|s/\t\.owner\t\t= THIS_MODULE,\n//g; s/!try_module_get\(v->owner\)/false/; s/\tstruct module \*owner = exit_stats_vendor->owner;\n\n//; s/\tmodule_put\(owner\);\n//; s/\t\tmodule_put\(v->owner\);\n//|load test && t "patched/test_exit_stats_unload" /tests/test_exit_stats_unload; kvm_unload
-	static keys on before a vendor registers|6.1|amd|arch/x86/kvm/exit_stats.c|s/DEFINE_STATIC_KEY_FALSE\(kvm_exit_stats_key\)/DEFINE_STATIC_KEY_TRUE(kvm_exit_stats_key)/; s/DEFINE_STATIC_KEY_FALSE\(kvm_exit_stats_cycles_key\)/DEFINE_STATIC_KEY_TRUE(kvm_exit_stats_cycles_key)/|kunit
+	static keys on before a vendor registers|6.1|amd|arch/x86/kvm/exit_stats.c|s/(\t\/\* The vendor module turns the other keys on as the mode says. \*\/\n)/\tstatic_branch_enable(&kvm_exit_stats_key);\n\tstatic_branch_enable(&kvm_exit_stats_cycles_key);\n$1/|kunit
 	LIST
 }
-if [ "${1:-}" = -l ]; then mutations | cut -d'|' -f1-3; exit 0; fi
+only=
+while getopts "lm:" o; do
+	case $o in
+	l) mutations | cut -d'|' -f1-3; exit 0 ;;
+	m) only=$OPTARG ;;
+	*) die "usage: lab/mutate.sh [-l] [-m PATTERN]" ;;
+	esac
+done
 
 out=${LAB_OUT:-$top/build/mutate}
 rm -rf "$out"
@@ -140,7 +149,7 @@ while IFS='|' read -r name k v file perl t; do
 		echo "PASS  mutant caught: $name ($k, $v): $by"
 		echo "| $name | $k, $v | $by |" >> "$out/table.md"
 	fi
-done < <(mutations)
+done < <(mutations | grep -e "${only:-.}")
 cat "$out/table.md"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
