@@ -7,7 +7,7 @@
 #
 # -l lists the mutations; -m runs only those whose name matches PATTERN.
 #
-# Each mutation is a Perl substitution on one file of the patched tree that
+# Each mutation is a Perl substitution on files of the patched tree that
 # kernel/build.sh keeps; the tree is restored after each. A control run of
 # the unmutated series with every mutation's tests must pass first, or a
 # "caught" would mean nothing. Prints a table: mutation, tests, caught by.
@@ -16,7 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$here/lib.sh"
 
-# NAME | KERNEL | VENDOR | FILE | PERL SUBSTITUTION | TESTS: guest shell
+# NAME | KERNEL | VENDOR | FILES | PERL SUBSTITUTION | TESTS: guest shell
 # (no "|" in it; "t NAME CMD..." runs a KTAP test, and a failure counts),
 # or "kunit" for the KUnit tests of kvm_kunit.ko.
 mutations() {
@@ -29,7 +29,7 @@ mutations() {
 	undefined reasons answered like reasons KVM never saw|6.1|amd|arch/x86/kvm/exit_stats.c|s/\t\t\t\*edx = 0xffffffff;\n//|load test && t "patched/test_exit_stats_abi" /tests/test_exit_stats_abi; kvm_unload
 	VMX CPUID exits counted under the next reason|6.1|intel|arch/x86/kvm/vmx/vmx.c|s/kvm_exit_stats_vmx_slot\(vmx->exit_reason.basic\),/kvm_exit_stats_vmx_slot(vmx->exit_reason.basic + (vmx->exit_reason.basic == EXIT_REASON_CPUID)),/|load test && t "patched/test_exit_stats" /tests/test_exit_stats; kvm_unload
 	the debugfs files pin neither kvm.ko nor the vendor module|6.12|amd|arch/x86/kvm/exit_stats.c|s/\t\.owner\t\t= THIS_MODULE,\n//g; s/!try_module_get\(v->owner\)/false/; s/\tstruct module \*owner = exit_stats_vendor->owner;\n\n//; s/\tmodule_put\(owner\);\n//; s/\t\tmodule_put\(v->owner\);\n//|load test && t "patched/test_exit_stats_unload" /tests/test_exit_stats_unload; kvm_unload
-	static keys on before a vendor registers|6.1|amd|arch/x86/kvm/exit_stats.c|s/(\t\/\* The vendor module turns the other keys on as the mode says. \*\/\n)/\tstatic_branch_enable(&kvm_exit_stats_key);\n\tstatic_branch_enable(&kvm_exit_stats_cycles_key);\n$1/|kunit
+	static keys on before a vendor registers|6.1|amd|arch/x86/kvm/exit_stats.c arch/x86/kvm/exit_stats.h|s/(DE[A-Z]+_STATIC_KEY_)FALSE\((kvm_exit_stats_(?:cycles_)?key)\)/${1}TRUE($2)/g|kunit
 	LIST
 }
 only=
@@ -71,7 +71,7 @@ build() {
 		git -C "$src" checkout -q -f patched
 		trap 'git -C "$src" checkout -q -f patched; kernel_make "$src" M=arch/x86/kvm modules > /dev/null 2>&1' EXIT
 		if [ "$perl" != none ]; then
-			perl -0pi -e "$perl" "$src/$file"
+			for f in $file; do perl -0pi -e "$perl" "$src/$f"; done
 			! git -C "$src" diff --quiet || { echo "the mutation did not change $file" > "$d/build.log"; exit 1; }
 			git -C "$src" diff > "$d/mutation.diff"
 		fi
