@@ -63,6 +63,7 @@ if [ -n "$smoke" ]; then
 	fi
 	exit 0
 fi
-python3 "$here/bench-report.py" "$out/results.txt" "$runs" "$n" > "$report"
+python3 "$here/bench-report.py" "$out/results.txt" "$runs" "$n" \
+	"$(git -C "$top" describe --always --dirty 2>/dev/null || echo unknown)" > "$report"
 step "wrote $report"
 sed -n '/^\*\*Verdict/,/^## Results/p' "$report" | head -40
