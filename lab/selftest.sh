@@ -46,13 +46,14 @@ report "a missing result is named" '/kmemleak: [0-9]* suspected/d' \
 # make check's lanes (tests/lanes.sh) must count a suite that exits non-zero
 # after "N passed, 0 failed", or that prints no result line, as failed, and
 # name every failure again at the end.
-lanes() { # lanes NAME WANTED-STATUS WANTED-LINE-ERE SUITE-SCRIPT
+# lanes_case NAME WANTED-STATUS WANTED-LINE-ERE BODY: BODY (shell) runs with
+# tests/lanes.sh's functions on a fresh record, then the summary (7 s).
+lanes_case() {
 	local out rc=0
 	out=$(
 		. "$top/tests/lanes.sh"
 		lanes_init "$work/lanes"
-		suite one "a passing suite" sh -c 'echo "PASS  x"; echo "2 passed, 0 failed"' > /dev/null
-		suite two "the suite under test" sh -c "$4" > /dev/null
+		eval "$4"
 		lanes_summary 7
 		exit "$lanes_status"
 	) || rc=$?
@@ -62,6 +63,13 @@ lanes() { # lanes NAME WANTED-STATUS WANTED-LINE-ERE SUITE-SCRIPT
 		failed=$((failed + 1)); echo "FAIL  lab self-test: lanes: $1: status $rc (wanted $2), no line '$3'"
 		echo "$out"
 	fi
+}
+# lanes NAME WANTED-STATUS WANTED-LINE-ERE SUITE-SCRIPT: a passing suite,
+# then the one under test.
+lanes() {
+	script=$4 lanes_case "$1" "$2" "$3" '
+		suite one "a passing suite" sh -c '"'"'echo "PASS  x"; echo "2 passed, 0 failed"'"'"' > /dev/null
+		suite two "the suite under test" sh -c "$script" > /dev/null'
 }
 lanes "passing suites pass" 0 "5 passed, 0 failed" 'echo "3 passed, 0 failed"'
 lanes "a failure is named again at the end" 1 "failed: FAIL  6.1/intel patched/x" \
@@ -75,22 +83,7 @@ lanes "the summary lists the skips" 0 "skipped: SKIP  6.1/amd patched/m \\(all 3
 # A lane (lane_start) that stops before its end, or with a non-zero
 # status, fails; so does a run where no suite reported anything.
 lane_case() { # lane_case NAME WANTED-STATUS WANTED-LINE-ERE LANE-BODY
-	local out rc=0
-	out=$(
-		. "$top/tests/lanes.sh"
-		lanes_init "$work/lanes"
-		eval "lane_a() { $4; }"
-		lane_start a lane_a
-		lanes_wait
-		lanes_summary 3
-		exit "$lanes_status"
-	) || rc=$?
-	if [ "$rc" = "$2" ] && grep -qxE -- "$3" <<<"$out"; then
-		passed=$((passed + 1)); echo "PASS  lab self-test: lanes: $1"
-	else
-		failed=$((failed + 1)); echo "FAIL  lab self-test: lanes: $1: status $rc (wanted $2), no line '$3'"
-		echo "$out"
-	fi
+	lanes_case "$1" "$2" "$3" "lane_a() { $4; }; lane_start a lane_a; lanes_wait"
 }
 lane_case "a lane that ends normally passes" 0 "2 passed, 0 failed" \
 	'suite a one sh -c "echo \"2 passed, 0 failed\"" > /dev/null'
