@@ -42,7 +42,8 @@ for k in $kernels; do
 			-c "$([ "$v" = amd ] && echo 2 || echo 1)" -t 1800 ||
 			die "the benchmark run failed (linux $k, $v): $out/lab-$k-$v.log"
 		tr -d '\r' < "$out/lab-$k-$v.log" |
-			sed -n -e "s/^BENCH /BENCH $k $v /p" -e "s/^BENCH-NOTE /NOTE $k $v /p" >> "$out/results.txt"
+			sed -n -e "s/^BENCH /BENCH $k $v /p" -e "s/^BENCH-NOTE /NOTE $k $v /p" \
+			-e "s/^BENCH-MEM /MEM $k $v /p" >> "$out/results.txt"
 	done
 done
 if [ -n "$smoke" ]; then

@@ -101,6 +101,7 @@ int main(int argc, char **argv)
 			0x100000000ull - 0x10000 + reason, 0xc0, 0x410, 0x7fffffff };
 	u32 not_handled = host_is_amd() ? 0x6e : 5;	/* RDTSC / I/O SMI */
 	int n = 0, i, bad_undef = 0, bad_def = 0, nvalue = 0, nzero = 0;
+	struct view before, after;
 	struct vm *vm;
 
 	if (test_init(argc, argv, &last))
@@ -113,9 +114,39 @@ int main(int argc, char **argv)
 	ktap_plan(5);
 	vm = vm_create(1);
 	vm_load_code(vm, GUEST_CODE_GPA, guest_classify);
+	/*
+	 * The host's view before and after the scan bounds each defined
+	 * reason's class: counts and cycles only grow, so a reason with exits
+	 * before it must answer VALUE, one with none after it ZERO.
+	 */
+	TEST_ASSERT(view_read(vm, &before) >= 0, "no host-side view for the VM");
 	classify(vm, in, n, cnt, cyc);
+	TEST_ASSERT(view_read(vm, &after) > 0, "no host-side view for the VM");
 	for (i = 0; i < n; i++) {
 		bool def = reason_defined(in[i]);
+		int want_cnt = -1, want_cyc = -1;
+
+		if (def && view_count(&before, in[i]))
+			want_cnt = VALUE;
+		else if (def && !view_count(&after, in[i]))
+			want_cnt = ZERO;
+		if (def && view_cycles(&before, in[i]))
+			want_cyc = VALUE;
+		else if (def && !view_cycles(&after, in[i]))
+			want_cyc = ZERO;
+		if (after.cycles_off)
+			want_cyc = -1;
+		if ((want_cnt >= 0 && cnt[i] != want_cnt) ||
+		    (want_cyc >= 0 && cyc[i] != want_cyc)) {
+			if (bad_def++ < 5)
+				ktap_diag("ECX 0x%x (defined): classes %u/%u, host view %llu/%llu before, %llu/%llu after",
+					  in[i], cnt[i], cyc[i],
+					  (unsigned long long)view_count(&before, in[i]),
+					  (unsigned long long)view_cycles(&before, in[i]),
+					  (unsigned long long)view_count(&after, in[i]),
+					  (unsigned long long)view_cycles(&after, in[i]));
+			continue;
+		}
 
 		if (!def && (cnt[i] != UNDEFINED || cyc[i] != UNDEFINED)) {
 			if (bad_undef++ < 5)
