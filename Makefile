@@ -30,7 +30,7 @@ soak:
 	@bash lab/mutate.sh
 	@bash lab/reliability.sh -s -k $(KERNEL) -v "$(VENDORS)"
 	@bash lab/check.sh -k "$(KERNELS)" -v intel -f dist
-	@bash lab/repeat.sh 20 bash lab/check.sh -k 6.1 -v amd -f dist-cloud
+	@LAB_EMU_RETRY=0 bash lab/repeat.sh 20 bash lab/check.sh -k 6.1 -v amd -f dist-cloud
 
 # Mutations of the series, each against the tests that should catch it.
 mutate:

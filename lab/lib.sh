@@ -42,3 +42,37 @@ kernel_make() {
 	shift
 	make -C "$src" -j"$(nproc)" LOCALVERSION= KBUILD_BUILD_USER=lab KBUILD_BUILD_HOST=lab "$@"
 }
+
+# undelivered_irq DUMP: QEMU's "info registers -a" and "info lapic" of a
+# stalled guest. True, with one line saying why, when every CPU is halted
+# with interrupts enabled (RFLAGS.IF) while the local APIC holds in its IRR
+# a vector whose priority class is above the processor priority (PPR): an
+# interrupt that a real CPU would take at once. Then the emulator, not the
+# guest, failed to wake the CPU.
+undelivered_irq() {
+	awk '
+	function hex(s,   i, c, v) {
+		s = tolower(s); sub(/^0x/, "", s); v = 0
+		for (i = 1; i <= length(s); i++) {
+			c = index("0123456789abcdef", substr(s, i, 1))
+			if (!c) return -1
+			v = v * 16 + c - 1
+		}
+		return v
+	}
+	/^RIP=.* RFL=[0-9a-f]+ .*HLT=[01]/ {
+		cpus++
+		for (i = 1; i <= NF; i++) {
+			if ($i ~ /^RFL=/) fl = hex(substr($i, 5))
+			if ($i ~ /^HLT=/) h = substr($i, 5)
+		}
+		if (h == 1 && int(fl / 512) % 2 == 1) halted_if++
+	}
+	/^IRR[ \t]/ && !seen_irr++ { irr = -1; for (i = 2; i <= NF; i++) if ($i ~ /^[0-9]+$/ && $i + 0 > irr) irr = $i + 0 }
+	/^APR .* PPR / { for (i = 1; i < NF; i++) if ($i == "PPR") ppr = hex($(i + 1)) }
+	END {
+		if (!cpus || halted_if != cpus || irr < 0 || ppr == "" || int(irr / 16) <= int(ppr / 16))
+			exit 1
+		printf "every CPU (%d) halted with interrupts on, and vector %d pending in the local APIC above PPR 0x%02x: a CPU would take it, the emulator did not\n", cpus, irr, ppr
+	}' "$1"
+}
