@@ -65,7 +65,7 @@ run_ktap "patched/test_exit_stats_unload" /tests/test_exit_stats_unload || fail=
 kvm_unload || exit 1
 
 # Exits KVM's fastpath may take: x2APIC IPIs through the ICR, counted
-# exactly; their cycles are reported.
+# exactly; their cycles at least 1 per exit and at most the run's.
 kvm_load test || exit 1
 run_ktap "patched/test_exit_stats_fastpath" /tests/test_exit_stats_fastpath || fail=1
 kvm_unload || exit 1
