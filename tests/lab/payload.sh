@@ -64,7 +64,7 @@ kvm_load test || exit 1
 run_ktap "patched/test_exit_stats_unload" /tests/test_exit_stats_unload || fail=1
 kvm_unload || exit 1
 
-# Exits KVM's fastpath may take: x2APIC IPIs through the ICR, counted
+# Exits KVM's fastpath may take: x2APIC IPIs and TSC deadlines, counted
 # exactly; their cycles at least 1 per exit and at most the run's.
 kvm_load test || exit 1
 run_ktap "patched/test_exit_stats_fastpath" /tests/test_exit_stats_fastpath || fail=1

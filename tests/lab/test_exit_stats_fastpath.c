@@ -2,18 +2,21 @@
 /*
  * Exits that KVM may handle in its fastpath, counted and timed exactly: a
  * guest in x2APIC mode sends K fixed IPIs to another vCPU through the ICR
- * (MSR 0x830), which KVM handles in handle_fastpath_set_msr_irqoff() and
- * re-enters the guest from, without handle_exit() (VMX; on SVM with
- * NRIP-save, which the lab's QEMU lacks, so there they take the normal
- * path).  The host turns x2APIC on before the run, so that the ICR writes
- * are the guest's only MSR exits: the MSR-write exits in the host view
- * must equal K, the kvm_exit histogram's and the guest's own count, and
- * the view's sum KVM's "exits" statistic.
+ * (MSR 0x830), then arms its TSC-deadline timer K times (MSR 0x6e0, a
+ * deadline far ahead, so that it never fires).  KVM handles both writes in
+ * handle_fastpath_set_msr_irqoff() and re-enters the guest from it, without
+ * handle_exit() (VMX, the deadline only where KVM can use the VMX
+ * preemption timer; SVM with NRIP-save, which the lab's QEMU lacks, so
+ * there they take the normal path).  The host turns x2APIC and the timer's
+ * TSC-deadline mode on before the run, so that these writes are the
+ * guest's only MSR exits: the MSR-write exits in the host view must equal
+ * 2K, the kvm_exit histogram's and the guest's own count, and the view's
+ * sum KVM's "exits" statistic.
  *
  * Their cycles are bounded on both sides.  Each window holds at least the
  * handler's own instructions, so at least 1 cycle, and the windows are
  * disjoint intervals inside the KVM_RUN call, so together they hold at
- * most the TSC cycles that the call took: K <= MSR cycles <= all of the
+ * most the TSC cycles that the call took: 2K <= MSR cycles <= all of the
  * vCPU's cycles <= the call's TSC delta.  A series that charges fastpath
  * exits 0 cycles fails the lower bound on Intel.
  */
@@ -28,39 +31,66 @@
 #define MSR_IA32_APICBASE		0x1b
 #define MSR_IA32_APICBASE_X2APIC	(3u << 10)	/* EN and EXTD */
 #define APIC_SPIV			0xf0
+#define APIC_LVTT			0x320
+#define APIC_LVT_TIMER_TSCDEADLINE	(2u << 17)
 
-/* EDI = K ICR writes to APIC ID 1; then a port write ends the run. */
+/*
+ * EDI = K ICR writes to APIC ID 1, then K TSC deadlines at 2^43 (the
+ * guest's TSC starts at 0: hours ahead at any TSC rate, and small enough
+ * that KVM's conversion to nanoseconds does not overflow); then a port
+ * write ends the run.
+ */
 GUEST_CODE(guest_ipis,
 	"	cli\n"
+	"	mov %edi, %esi\n"
 	"	test %edi, %edi\n"
-	"	jz 2f\n"
+	"	jz 3f\n"
 	"1:	mov $0x830, %ecx\n"		/* ICR: vector 0x40, fixed, physical */
 	"	mov $0x4040, %eax\n"
 	"	mov $1, %edx\n"			/* to APIC ID 1 */
 	"	wrmsr\n"
 	"	dec %edi\n"
 	"	jnz 1b\n"
-	"2:	out %al, $" __stringify(PORT) "\n"
-	"3:	hlt\n"
-	"	jmp 3b\n");
+	"2:	mov $0x6e0, %ecx\n"		/* TSC deadline */
+	"	xor %eax, %eax\n"
+	"	mov $0x800, %edx\n"
+	"	wrmsr\n"
+	"	dec %esi\n"
+	"	jnz 2b\n"
+	"3:	out %al, $" __stringify(PORT) "\n"
+	"4:	hlt\n"
+	"	jmp 4b\n");
 
-/* x2APIC on and the APIC software-enabled, from the host: no guest exits. */
+/*
+ * x2APIC on, the APIC software-enabled and its timer in TSC-deadline mode,
+ * from the host: no guest exits.
+ */
 static void vcpu_x2apic_on(struct vm *vm, int i)
 {
+	struct {
+		struct kvm_cpuid2 h;
+		struct kvm_cpuid_entry2 e[2];
+	} c = {
+		.h.nent = 2,
+		.e[0] = { .function = 0, .eax = 1 },
+		/* APIC, x2APIC, TSC deadline */
+		.e[1] = { .function = 1, .ecx = 1u << 21 | 1u << 24, .edx = 1u << 9 },
+	};
 	struct {
 		struct kvm_msrs h;
 		struct kvm_msr_entry e;
 	} m = { .h.nmsrs = 1, .e.index = MSR_IA32_APICBASE };
 	struct kvm_lapic_state lapic;
-	u32 spiv = 0x1ff;
+	u32 spiv = 0x1ff, lvtt = APIC_LVT_TIMER_TSCDEADLINE | 0x41;
 	int fd = vm->vcpu[i].fd;
 
-	vcpu_set_cpuid_x2apic(vm, i);
+	TEST_ASSERT(!ioctl(fd, KVM_SET_CPUID2, &c), "KVM_SET_CPUID2 on vCPU %d failed", i);
 	TEST_ASSERT(ioctl(fd, KVM_GET_MSRS, &m) == 1, "KVM_GET_MSRS (APIC base) on vCPU %d failed", i);
 	m.e.data |= MSR_IA32_APICBASE_X2APIC;
 	TEST_ASSERT(ioctl(fd, KVM_SET_MSRS, &m) == 1, "KVM_SET_MSRS (x2APIC on) on vCPU %d failed", i);
 	TEST_ASSERT(!ioctl(fd, KVM_GET_LAPIC, &lapic), "KVM_GET_LAPIC on vCPU %d failed", i);
 	memcpy(lapic.regs + APIC_SPIV, &spiv, sizeof(spiv));
+	memcpy(lapic.regs + APIC_LVTT, &lvtt, sizeof(lvtt));
 	TEST_ASSERT(!ioctl(fd, KVM_SET_LAPIC, &lapic), "KVM_SET_LAPIC on vCPU %d failed", i);
 }
 
@@ -68,12 +98,13 @@ int main(int argc, char **argv)
 {
 	/* SVM has one exit code for RDMSR and WRMSR */
 	u32 msr = host_is_amd() ? 0x7c : 32, k = 1000, r;
-	u64 exits, events, hist_msr, msr_exits, msr_cycles, sum = 0, t0, t1;
+	u64 exits, events, hist_msr, msr_exits, msr_cycles, sum = 0, t0, t1, want;
 	struct vm *vm;
 	struct view v;
 	int i;
 
 	test_init(argc, argv, &k);
+	want = 2 * (u64)k;
 	ktap_plan(2);
 	vm = vm_create_irqchip(2);
 	vcpu_x2apic_on(vm, 0);
@@ -95,18 +126,18 @@ int main(int argc, char **argv)
 		sum += v.count[i];
 	msr_exits = view_count(&v, msr);
 	msr_cycles = view_cycles(&v, msr);
-	ktap_diag("K=%u IPIs: MSR exits: view %llu, kvm_exit %llu, the guest's writes %u; "
-		  "view sum %llu, exits stat %llu, kvm_exit events %llu",
-		  k, msr_exits, hist_msr, k, sum, exits, events);
-	ktap_result(msr_exits == k && hist_msr == k && sum == exits && events == exits &&
+	ktap_diag("K=%u IPIs and TSC deadlines: MSR exits: view %llu, kvm_exit %llu, "
+		  "the guest's writes %llu; view sum %llu, exits stat %llu, kvm_exit events %llu",
+		  k, msr_exits, hist_msr, want, sum, exits, events);
+	ktap_result(msr_exits == want && hist_msr == want && sum == exits && events == exits &&
 		    v.total_count == exits && !v.clamped, "msr_exits_exact");
-	ktap_diag("their cycles: %llu, %llu per exit; bounds: at least %u (1 per exit), "
+	ktap_diag("their cycles: %llu, %llu per exit; bounds: at least %llu (1 per exit), "
 		  "at most the vCPU's %llu, at most the KVM_RUN call's %llu",
-		  msr_cycles, k ? msr_cycles / k : 0, k, v.total_cycles, t1 - t0);
+		  msr_cycles, want ? msr_cycles / want : 0, want, v.total_cycles, t1 - t0);
 	if (v.cycles_off)
 		ktap_skip("msr_cycles_bounded", "cycles are not counted (kvm.exit_stats=counts)");
 	else
-		ktap_result(msr_cycles >= k && msr_cycles <= v.total_cycles &&
+		ktap_result(msr_cycles >= want && msr_cycles <= v.total_cycles &&
 			    v.total_cycles <= t1 - t0, "msr_cycles_bounded");
 	vm_free(vm);
 	return ktap_finish();
