@@ -6,9 +6,11 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -308,9 +310,11 @@ static int parse_args(int argc, char **argv, struct opts *o, FILE *out, FILE *er
 
 struct run {
 	const struct opts *o;
-	FILE *out, *err;
+	FILE *out, *err;		/* out: NULL until -o's file is opened */
 	const char *outname;
+	char *tmpname;			/* -o's file as written, until renamed */
 	bool write_failed;
+	unsigned int skipped;		/* the host: VMs whose files were bad */
 	struct es_select sel;
 	uint32_t only[MAX_REASONS];
 	double start;			/* block 0's monotonic clock */
@@ -333,6 +337,80 @@ static int nomem(struct run *r)
 }
 
 /* Flush and check f: 0, or 1 after one message. */
+/*
+ * -o FILE is opened when the first report is ready, not before, so that a
+ * run that has nothing to write leaves FILE as it was. A regular FILE (or
+ * none yet) is written as a new file beside it and renamed over it once
+ * that first report is written whole; later blocks follow in the same
+ * file. Anything else (a device, a FIFO, a symbolic link) is opened as it
+ * is. NULL after a message.
+ */
+static FILE *out_open(struct run *r)
+{
+	struct stat st;
+	bool exists;
+	mode_t mode;
+	size_t n;
+	int fd;
+
+	if (r->out)
+		return r->out;
+	exists = !lstat(r->outname, &st);
+	if (exists ? S_ISREG(st.st_mode) : errno == ENOENT) {
+		n = strlen(r->outname) + sizeof(".XXXXXX");
+		r->tmpname = malloc(n);
+		if (!r->tmpname) {
+			nomem(r);
+			return NULL;
+		}
+		snprintf(r->tmpname, n, "%s.XXXXXX", r->outname);
+		fd = mkstemp(r->tmpname);
+		if (fd >= 0) {
+			/* FILE's own mode, or what fopen() would have given it */
+			mode = umask(0);
+			umask(mode);
+			mode = exists ? st.st_mode & 07777 : 0666 & ~mode;
+			if (fchmod(fd, mode) || !(r->out = fdopen(fd, "w"))) {
+				close(fd);
+				unlink(r->tmpname);
+				r->out = NULL;
+			}
+		}
+		if (!r->out) {
+			/* a directory it cannot write to: write the file in place */
+			free(r->tmpname);
+			r->tmpname = NULL;
+		}
+	}
+	if (!r->out)
+		r->out = fopen(r->outname, "w");
+	if (!r->out) {
+		fprintf(r->err, "exitstat: cannot open %s: %s\n", r->outname, strerror(errno));
+		r->write_failed = true;
+	}
+	return r->out;
+}
+
+static int check_write(struct run *r, FILE *f, const char *name);
+
+/* The first report is in -o's new file: put it in FILE's place. */
+static int out_commit(struct run *r)
+{
+	if (!r->tmpname)
+		return 0;
+	if (check_write(r, r->out, r->outname))
+		return 1;
+	if (rename(r->tmpname, r->outname)) {
+		fprintf(r->err, "exitstat: cannot write to %s: rename: %s\n", r->outname,
+			strerror(errno));
+		r->write_failed = true;
+		return 1;
+	}
+	free(r->tmpname);
+	r->tmpname = NULL;
+	return 0;
+}
+
 static int check_write(struct run *r, FILE *f, const char *name)
 {
 	int e;
@@ -374,6 +452,7 @@ static int host_read(struct run *r, int slot)
 	es_host_free(h);
 	if (es_host_read(r->root, r->o->pid, r->o->vcpus, h, r->err))
 		return 2;
+	r->skipped += h->skipped;
 	for (i = 0; i < h->nvms; i++) {
 		h->vms[i].info.tsc_khz = r->info.tsc_khz;
 		h->vms[i].info.tsc_source = r->info.tsc_source;
@@ -445,7 +524,7 @@ static void title(char *buf, size_t len, const struct run *r, const struct es_re
 		  const char *cmd)
 {
 	if (cmd)
-		snprintf(buf, len, "VM exits while '%s' ran", cmd);
+		snprintf(buf, len, "VM exits while '%s' ran (%.2f s)", cmd, rep->interval);
 	else if (rep->delta)
 		snprintf(buf, len, "VM exits in the last %.2f s (elapsed %.2f s)",
 			 rep->interval, rep->elapsed);
@@ -512,7 +591,11 @@ static int report(struct run *r, FILE *f, const char *fname, int a, int b,
 	rc = r->reports(r, a, b, &reps, &n);
 	if (rc)
 		return rc;
-	rc = emit(r, f, fname, reps, n, block, cmd);
+	if (!f)
+		f = out_open(r);
+	rc = f ? emit(r, f, fname, reps, n, block, cmd) : 1;
+	if (!rc && f == r->out)
+		rc = out_commit(r);
 	for (i = 0; i < n; i++)
 		es_report_free(&reps[i]);
 	free(reps);
@@ -555,7 +638,8 @@ static int run_command(struct run *r)
 	if (rc)
 		return rc;
 	r->start = r->snap[0].t.mono;
-	fflush(r->out);
+	if (r->out)
+		fflush(r->out);
 	fflush(r->err);
 	st = es_hooks.run(o->cmd, r->err);
 	if (st < 0)
@@ -611,12 +695,21 @@ static int run_guest(struct run *r)
 
 	if (o->raw) {
 		es_cpuid(&r->cpu, o->leaf, o->subleaf, regs);
+		if (!out_open(r))
+			return 1;
 		fprintf(r->out, "   0x%08" PRIx32 " 0x%02" PRIx32 ": eax=0x%08" PRIx32
 			" ebx=0x%08" PRIx32 " ecx=0x%08" PRIx32 " edx=0x%08" PRIx32 "\n",
 			o->leaf, o->subleaf, regs[0], regs[1], regs[2], regs[3]);
 		return 0;
 	}
 	rc = es_detect(&r->cpu, &r->info, r->err);
+	if (rc && o->cmd && es_hooks.run) {
+		/* like perf stat: the command runs all the same */
+		fprintf(r->err, "exitstat: warning: running '%s' without exit statistics\n",
+			o->cmd[0]);
+		rc = es_hooks.run(o->cmd, r->err);
+		return rc < 0 ? 127 : rc;
+	}
 	if (rc)
 		return rc;
 	if (o->tsc_khz) {
@@ -662,22 +755,29 @@ int exitstat_main(int argc, char **argv, const struct es_backend *be, FILE *out,
 		r.cpu.be = be;
 		r.sel = (struct es_select){ o.all, o.sort, r.only, 0 };
 		if (o.output) {
-			r.out = fopen(o.output, "w");
+			r.out = NULL;
 			r.outname = o.output;
-			if (!r.out) {
-				fprintf(err, "exitstat: cannot open %s: %s\n", o.output, strerror(errno));
-				return 1;
-			}
 		}
 		rc = o.host ? run_host(&r) : run_guest(&r);
+		if (r.tmpname) {
+			/* nothing was written: FILE stays as it was */
+			if (r.out)
+				fclose(r.out);
+			r.out = NULL;
+			unlink(r.tmpname);
+			free(r.tmpname);
+		}
+		/* some VM's file could not be read: the others were reported */
+		if (!rc && r.skipped)
+			rc = 3;
 		es_snap_free(&r.snap[0]);
 		es_snap_free(&r.snap[1]);
 		es_host_free(&r.host[0]);
 		es_host_free(&r.host[1]);
 	}
-	if (check_write(&r, r.out, r.outname))
+	if (r.out && check_write(&r, r.out, r.outname))
 		rc = 1;
-	if (r.out != out && fclose(r.out) && !r.write_failed) {
+	if (r.out && r.out != out && fclose(r.out) && !r.write_failed) {
 		fprintf(err, "exitstat: cannot write to %s: %s\n", r.outname, strerror(errno));
 		rc = 1;
 	}

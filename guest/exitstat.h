@@ -165,8 +165,13 @@ struct es_host {
 	unsigned int nvms;
 	struct es_vm *vms;		/* by pid, then fd */
 	struct es_clock t;
+	unsigned int skipped;		/* VMs whose files could not be read */
 };
-/* All VMs (pid 0) or one pid's; 0, or 2 after a message on err. */
+/*
+ * All VMs (pid 0) or one pid's; 0, or 2 after a message on err. A VM whose
+ * file cannot be read or parsed is left out, with a warning on err, and
+ * counted in skipped; if that leaves no VM, it is 2.
+ */
 int es_host_read(const char *root, int pid, bool vcpus, struct es_host *h, FILE *err);
 void es_host_free(struct es_host *h);
 /* One exit_stats file's text: 0, or -1 with why (line number and cause). */

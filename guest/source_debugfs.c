@@ -44,6 +44,7 @@
 
 #define MAX_FILE	(4 << 20)
 #define NO_FILE		(-1)		/* read_stats(), read_vm(): skip it */
+#define BAD_FILE	(-2)		/* the same, after a warning: unreadable, malformed */
 
 /* ------------------------------------------------------------------ */
 /* One file */
@@ -307,7 +308,10 @@ fail:
 	return e;
 }
 
-/* Read and parse one exit_stats file: 0, NO_FILE, or 2 after a message. */
+/*
+ * Read and parse one exit_stats file: 0, NO_FILE, BAD_FILE after a warning,
+ * or 2 (out of memory) after a message.
+ */
 static int read_stats(const char *path, struct es_info *info, struct es_snap *s, FILE *err)
 {
 	char *text, why[160];
@@ -316,15 +320,19 @@ static int read_stats(const char *path, struct es_info *info, struct es_snap *s,
 
 	if (e == ENOENT)
 		return NO_FILE;
-	if (e) {
-		fprintf(err, "exitstat: cannot read %s: %s\n", path, strerror(e));
+	if (e == ENOMEM) {
+		fprintf(err, "exitstat: out of memory\n");
 		return 2;
+	}
+	if (e) {
+		fprintf(err, "exitstat: warning: cannot read %s: %s\n", path, strerror(e));
+		return BAD_FILE;
 	}
 	e = es_host_parse(text, len, info, s, why, sizeof(why));
 	free(text);
 	if (e) {
-		fprintf(err, "exitstat: %s: malformed: %s\n", path, why);
-		return 2;
+		fprintf(err, "exitstat: warning: %s: malformed: %s\n", path, why);
+		return BAD_FILE;
 	}
 	es_hooks.clock(&s->t);
 	return 0;
@@ -451,7 +459,10 @@ static int find_vcpus(const char *root, struct es_vm *vm)
 	return vm->nvcpus;
 }
 
-/* One VM's files: 0, NO_FILE (the VM is gone or has no file), or 2. */
+/*
+ * One VM's files: 0, NO_FILE (the VM is gone or has no file), BAD_FILE (one
+ * of them could not be read or parsed: a warning said which), or 2.
+ */
 static int read_vm(const char *root, struct es_vm *vm, bool vcpus, FILE *err)
 {
 	char path[512];
@@ -482,8 +493,9 @@ static int read_vm(const char *root, struct es_vm *vm, bool vcpus, FILE *err)
 		if (rc)
 			return rc;
 		if (vinfo.isa != vm->info.isa) {
-			fprintf(err, "exitstat: %s: malformed: a different ISA than the VM's file\n", path);
-			return 2;
+			fprintf(err, "exitstat: warning: %s: malformed: a different ISA than the VM's file\n",
+				path);
+			return BAD_FILE;
 		}
 		if (vinfo.max_reason > vm->info.max_reason)
 			vm->info.max_reason = vinfo.max_reason;
@@ -513,7 +525,7 @@ int es_host_read(const char *root, int pid, bool vcpus, struct es_host *h, FILE 
 {
 	struct es_vm *vm, *vms;
 	struct dirent *d;
-	unsigned int nogo = 0;
+	unsigned int nogo = 0, i;
 	char *dash;
 	DIR *dir;
 	int rc = 0, p, fd;
@@ -545,10 +557,21 @@ int es_host_read(const char *root, int pid, bool vcpus, struct es_host *h, FILE 
 		vm->fd = fd;
 		h->nvms++;
 		rc = read_vm(root, vm, vcpus, err);
-		if (rc == NO_FILE) {
-			/* gone since readdir(), or no file: either way not listed */
-			nogo += !access(root, F_OK);
+		if (rc == NO_FILE || rc == BAD_FILE) {
+			/*
+			 * gone since readdir(), or no file: either way not
+			 * listed; a bad file: not listed either, and counted
+			 */
+			if (rc == BAD_FILE) {
+				fprintf(err, "exitstat: warning: VM %s skipped\n", vm->dir);
+				h->skipped++;
+			} else {
+				nogo += !access(root, F_OK);
+			}
 			es_snap_free(&vm->snap);
+			for (i = 0; vm->vcpus && i < vm->nvcpus; i++)
+				es_snap_free(&vm->vcpus[i]);
+			free(vm->vcpus);
 			free(vm->vcpu_ids);
 			h->nvms--;
 			rc = 0;
@@ -557,6 +580,10 @@ int es_host_read(const char *root, int pid, bool vcpus, struct es_host *h, FILE 
 		vm_name(vm);
 	}
 	closedir(dir);
+	if (!rc && h->skipped && !h->nvms) {
+		fprintf(err, "exitstat: no VM in %s has a readable exit_stats file\n", root);
+		rc = 2;
+	}
 	if (!rc && nogo && !h->nvms) {
 		fprintf(err, "exitstat: no VM in %s has an exit_stats file: no patched KVM, or kvm.exit_stats=0\n",
 			root);

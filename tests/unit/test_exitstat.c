@@ -7,9 +7,11 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <fcntl.h>
+#include <glob.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -509,7 +511,7 @@ static void t_command(void)
 	CHECK(F.nruns == 1);
 	CHECK_STR(OUT, "");
 	snprintf(want, sizeof(want),
-		"VM exits while 'fake-cmd --flag x' ran, all vCPUs of this VM (Intel VMX)\n"
+		"VM exits while 'fake-cmd --flag x' ran (0.00 s), all vCPUs of this VM (Intel VMX)\n"
 		"reason  name                  exits           cycles  cycles/exit  %%exits %%cycles\n"
 		"    10  CPUID                     7              700          100   41.18    1.95\n"
 		"    12  HLT                       5             5000         1000   29.41   13.93\n"
@@ -536,18 +538,53 @@ static void t_command(void)
 	es_hooks.run = NULL;
 	CHECK(run("-- true") == 127);
 
-	/* no ABI: status 2, the command does not run */
+	/* no ABI: the command runs all the same, with a warning; its status */
 	es_hooks.run = fake_run;
 	scene();
 	F.patched = false;
-	CHECK(run("-- true") == 2 && F.nruns == 0);
+	F.run_status = 5;
+	CHECK(run("-- true") == 5 && F.nruns == 1);
+	CHECK(strstr(ERR, "exitstat: warning: running 'true' without exit statistics\n"));
+	CHECK(!strstr(ERR, "VM exits"));
 	es_hooks.run = NULL;
+}
+
+/* No file that matches PATH.*, -o's temporary files, is left behind. */
+static bool no_tmp_left(const char *path)
+{
+	char pat[96];
+	glob_t g;
+	int rc;
+
+	snprintf(pat, sizeof(pat), "%s.*", path);
+	rc = glob(pat, 0, NULL, &g);
+	if (!rc)
+		globfree(&g);
+	return rc == GLOB_NOMATCH;
+}
+
+/* Does PATH hold WANT (whole), or, with prefix, begin with it? */
+static bool file_is(const char *path, const char *want, bool prefix)
+{
+	char buf[4096];
+	size_t n;
+	FILE *f = fopen(path, "r");
+
+	n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	buf[n] = 0;
+	if (f)
+		fclose(f);
+	if (f && (prefix ? starts(buf, want) : !strcmp(buf, want)))
+		return true;
+	printf("# %s holds:\n%s# wanted%s:\n%s\n", path, buf, prefix ? " at its start" : "", want);
+	return false;
 }
 
 /* -o FILE: the report goes there, not to stderr or stdout. */
 static void t_output_file(void)
 {
 	char path[64], args[128], buf[4096], want[1024];
+	struct stat st;
 	FILE *f;
 	size_t n;
 
@@ -576,6 +613,25 @@ static void t_output_file(void)
 	/* and in interval mode, the blocks */
 	snprintf(args, sizeof(args), "--csv -o %s", path);
 	CHECK(run(args) == 0 && !*OUT && !*ERR);
+	CHECK(no_tmp_left(path));
+
+	/* nothing to write (no statistics): FILE keeps what it had, mode too */
+	CHECK(tmp_file(path, "the previous report\n") && !chmod(path, 0640));
+	scene();
+	F.patched = false;
+	snprintf(args, sizeof(args), "--json -o %s", path);
+	CHECK(run(args) == 2 && file_is(path, "the previous report\n", false) && no_tmp_left(path));
+	snprintf(args, sizeof(args), "-o %s -- true", path);
+	F.run_status = 0;
+	CHECK(run(args) == 0 && file_is(path, "the previous report\n", false) && no_tmp_left(path));
+	/* a report replaces it whole, keeping its mode */
+	scene();
+	snprintf(args, sizeof(args), "--json -o %s", path);
+	CHECK(run(args) == 0 && no_tmp_left(path));
+	CHECK(!stat(path, &st) && (st.st_mode & 07777) == 0640);
+	CHECK(file_is(path, "{\"isa\":\"vmx\",\"scope\":\"vm\",\"total_exits\":8000,", true));
+	/* a device is written in place */
+	CHECK(run("--json -o /dev/null") == 0 && !*ERR);
 	es_hooks.run = NULL;
 	unlink(path);
 }

@@ -417,9 +417,11 @@ static void t_host_malformed(void)
 		tree();
 		PUT("kvm/777-9/exit_stats", bad[i].text);
 		snprintf(path, sizeof(path), "%s/777-9/exit_stats", root);
-		snprintf(want, sizeof(want), "exitstat: %s: malformed: ", path);
-		if (host("") != 2 || *OUT || !starts(ERR, want) || !strstr(ERR, bad[i].why) ||
-		    count_str(ERR, "\n") != 1) {
+		snprintf(want, sizeof(want), "exitstat: warning: %s: malformed: ", path);
+		/* the VM is left out, with a warning; the others are shown, status 3 */
+		if (host("") != 3 || !strstr(OUT, " web1 ") || strstr(OUT, "qemu-kvm") ||
+		    !starts(ERR, want) || !strstr(ERR, bad[i].why) || count_str(ERR, "\n") != 2 ||
+		    !strstr(ERR, "\nexitstat: warning: VM 777-9 skipped\n")) {
 			printf("# case %u: %s\ngot: %s%s", i, bad[i].text, OUT, ERR);
 			ok = false;
 		}
@@ -427,11 +429,15 @@ static void t_host_malformed(void)
 	/* a NUL byte */
 	tree();
 	PUT_BIN("kvm/777-9/exit_stats", "# vmx exit reason, exits, cycles, name\n1 2 3 X\0\ntotal 2 3\n");
-	CHECK(host("--json") == 2 && !*OUT && strstr(ERR, "malformed: a NUL byte\n"));
-	/* a vCPU file of the other ISA */
+	CHECK(host("--json") == 3 && strstr(OUT, "\"pid\":4242") && !strstr(OUT, "qemu-kvm") &&
+	      strstr(ERR, "malformed: a NUL byte\n"));
+	/* Prometheus: the good VMs' metrics are all there */
+	CHECK(host("--prom") == 3 && strstr(OUT, "pid=\"4242\"") && !strstr(OUT, "qemu-kvm"));
+	/* a vCPU file of the other ISA: its VM is the only one of -p, so none is left */
 	tree();
 	PUT("kvm/4242-11/vcpu1/exit_stats", "# svm exit reason, exits, cycles, name\ntotal 0 0\n");
-	CHECK(host("-p 4242 --vcpus") == 2 && !*OUT && strstr(ERR, "a different ISA"));
+	CHECK(host("-p 4242 --vcpus") == 2 && !*OUT && strstr(ERR, "a different ISA") &&
+	      strstr(ERR, "VM 4242-11 skipped\n") && strstr(ERR, "has a readable exit_stats file\n"));
 }
 
 /* The parser itself: names with spaces, "-" for none, SVM, "other", "cycles off", "clamped". */
@@ -775,7 +781,7 @@ void host_tests(void)
 	test("--host --prom passes promtool", t_host_prom);
 	test("--host INTERVAL: deltas per VM, new VMs", t_host_interval);
 	test("--host errors: no debugfs, no VM, no per-vCPU files", t_host_errors);
-	test("--host: malformed files give an error, never a number", t_host_malformed);
+	test("--host: a malformed file leaves its VM out, with a warning, never a number", t_host_malformed);
 	test("the exit_stats parser", t_host_parse);
 	test("--host: the L2 split in the table, the list, JSON, CSV, Prometheus", t_host_l2);
 	test("QEMU's -name", t_qemu_name);
