@@ -7,9 +7,11 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -127,17 +129,6 @@ static int split_reasons(struct opts *o, char *list, FILE *err)
 	return o->nreasons ? -1 : bad(err, "no reason in -e", list);
 }
 
-/* An option with a value: its value, or NULL after a message. */
-static char *value(int argc, char **argv, int *i, const char *eq, FILE *err)
-{
-	if (eq)
-		return (char *)eq + 1;
-	if (*i + 1 < argc)
-		return argv[++*i];
-	bad(err, "missing value for", argv[*i]);
-	return NULL;
-}
-
 static int u32_opt(const char *v, uint32_t *x, bool zero, const char *what, FILE *err)
 {
 	if (es_parse_u32(v, x) || (!zero && !*x))
@@ -145,84 +136,108 @@ static int u32_opt(const char *v, uint32_t *x, bool zero, const char *what, FILE
 	return -1;
 }
 
-/* One long option or -e/-o/-p; -1: go on, else the exit status. */
-static int parse_long(int argc, char **argv, int *i, struct opts *o, FILE *out, FILE *err)
+/* The options that have no short form. */
+enum {
+	OPT_JSON = 256, OPT_CSV, OPT_PROM, OPT_RAW, OPT_HOST, OPT_VCPUS, OPT_SORT,
+	OPT_TOP, OPT_DEBUGFS, OPT_TSC_KHZ,
+};
+
+static const struct option long_opts[] = {
+	{ "all", no_argument, NULL, 'a' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "no-header", no_argument, NULL, 'n' },
+	{ "line", no_argument, NULL, '1' },
+	{ "timestamps", no_argument, NULL, 't' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ "reasons", required_argument, NULL, 'e' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "csv", no_argument, NULL, OPT_CSV },
+	{ "prom", no_argument, NULL, OPT_PROM },
+	{ "raw", no_argument, NULL, OPT_RAW },
+	{ "host", no_argument, NULL, OPT_HOST },
+	{ "vcpus", no_argument, NULL, OPT_VCPUS },
+	{ "sort", required_argument, NULL, OPT_SORT },
+	{ "top", required_argument, NULL, OPT_TOP },
+	{ "debugfs", required_argument, NULL, OPT_DEBUGFS },
+	{ "tsc-khz", required_argument, NULL, OPT_TSC_KHZ },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* One option from getopt_long(); -1: go on, else the exit status. */
+static int parse_opt(int c, char *v, struct opts *o, FILE *out, FILE *err)
 {
 	static const char *const sorts[] = {
 		[ES_SORT_EXITS] = "exits", [ES_SORT_CYCLES] = "cycles", [ES_SORT_REASON] = "reason",
 	};
-	char *a = argv[*i], name[32], *v;
-	const char *eq = strchr(a, '=');
-	size_t n = eq && a[1] == '-' ? (size_t)(eq - a) : strlen(a);
 	unsigned int k;
 
-	if (!eq || a[1] != '-')
-		eq = NULL;
-	snprintf(name, sizeof(name), "%.*s", (int)(n < 31 ? n : 31), a);
-#define IS(s) (!strcmp(name, s))
-#define FLAG(s) (IS(s) && !eq)
-	if (FLAG("--help")) {
+	switch (c) {
+	case 'h':
 		help(out);
 		return 0;
-	}
-	if (FLAG("--version")) {
+	case 'V':
 		fprintf(out, "exitstat %s (kvm-exitstat, CPUID ABI version %d)\n",
 			ES_VERSION, ES_ABI_VERSION);
 		return 0;
-	}
-	if (FLAG("--json"))
+	case OPT_JSON:
 		return set_format(o, F_JSON, err);
-	if (FLAG("--csv"))
+	case OPT_CSV:
 		return set_format(o, F_CSV, err);
-	if (FLAG("--prom"))
+	case OPT_PROM:
 		return set_format(o, F_PROM, err);
-	if (FLAG("--line"))
+	case '1':
 		return set_format(o, F_LINE, err);
-	if (FLAG("--raw") || FLAG("--all") || FLAG("--verbose") || FLAG("--host") ||
-	    FLAG("--vcpus") || FLAG("--no-header") || FLAG("--timestamps")) {
-		o->raw |= IS("--raw");
-		o->all |= IS("--all");
-		o->verbose |= IS("--verbose");
-		o->host |= IS("--host");
-		o->vcpus |= IS("--vcpus");
-		o->no_header |= IS("--no-header");
-		o->stamps |= IS("--timestamps");
+	case 'a':
+		o->all = true;
 		return -1;
-	}
-	if (!IS("-e") && !IS("--reasons") && !IS("--sort") && !IS("--top") && !IS("-o") &&
-	    !IS("--output") && !IS("-p") && !IS("--pid") && !IS("--debugfs") && !IS("--tsc-khz"))
-		return bad(err, eq ? "unknown option, or one that takes no value:" : "unknown option", a);
-	v = value(argc, argv, i, eq, err);
-	if (!v)
-		return 1;
-	if (IS("-e") || IS("--reasons"))
+	case 'v':
+		o->verbose = true;
+		return -1;
+	case 'n':
+		o->no_header = true;
+		return -1;
+	case 't':
+		o->stamps = true;
+		return -1;
+	case OPT_RAW:
+		o->raw = true;
+		return -1;
+	case OPT_HOST:
+		o->host = true;
+		return -1;
+	case OPT_VCPUS:
+		o->vcpus = true;
+		return -1;
+	case 'e':
 		return split_reasons(o, v, err);
-	if (IS("-o") || IS("--output")) {
+	case 'o':
 		o->output = v;
 		return *v ? -1 : bad(err, "empty FILE for -o", NULL);
-	}
-	if (IS("--debugfs")) {
+	case OPT_DEBUGFS:
 		o->debugfs = v;
 		return -1;
-	}
-	if (IS("--top"))
+	case OPT_TOP:
 		return u32_opt(v, &o->top, true, "invalid --top (a number):", err);
-	if (IS("--tsc-khz"))
+	case OPT_TSC_KHZ:
 		return u32_opt(v, &o->tsc_khz, false, "invalid --tsc-khz (kHz, at least 1):", err);
-	if (IS("-p") || IS("--pid")) {
+	case 'p':
 		if (u32_opt(v, &o->pid, false, "invalid PID:", err) >= 0 || o->pid > INT32_MAX)
 			return o->pid > INT32_MAX ? bad(err, "invalid PID:", v) : 1;
 		return -1;
-	}
-	for (k = 0; k < sizeof(sorts) / sizeof(sorts[0]); k++) {
-		if (!strcmp(v, sorts[k])) {
-			o->sort = k;
-			return -1;
+	case OPT_SORT:
+		/* any case, like the names of -e */
+		for (k = 0; k < sizeof(sorts) / sizeof(sorts[0]); k++) {
+			if (!strcasecmp(v, sorts[k])) {
+				o->sort = k;
+				return -1;
+			}
 		}
+		return bad(err, "--sort takes exits, cycles or reason, not", v);
 	}
-	return bad(err, "--sort takes exits, cycles or reason, not", v);
-#undef IS
-#undef FLAG
+	return bad(err, "unknown option", NULL);
 }
 
 /* Rules between options; -1: go on, else the exit status. */
@@ -265,42 +280,52 @@ static int check_args(struct opts *o, FILE *err)
 	return -1;
 }
 
+/*
+ * getopt_long(), which permutes: options and INTERVAL COUNT in any order,
+ * -eHLT, -p1234, --sort=cycles, -avn. Everything after the first "--" is
+ * COMMAND, so the scan stops there.
+ */
 static int parse_args(int argc, char **argv, struct opts *o, FILE *out, FILE *err)
 {
-	int i, rc;
-	char *a;
+	static const char shorts[] = ":avn1thVe:o:p:";
+	char shortopt[3] = "-?";
+	int i, n, c, rc;
 
 	o->format = F_DEFAULT;
 	o->top = 3;
-	for (i = 1; i < argc; i++) {
-		a = argv[i];
-		if (!strcmp(a, "--")) {
-			o->cmd = argv + i + 1;
-			if (!*o->cmd)
-				return bad(err, "no COMMAND after --", NULL);
-			break;
-		}
-		if (a[0] != '-' || !a[1]) {
-			if (o->npos == 3)
-				return bad(err, "too many arguments", NULL);
-			o->pos[o->npos++] = a;
-		} else if (a[1] == '-' || !strcmp(a, "-e") || !strcmp(a, "-o") || !strcmp(a, "-p")) {
-			rc = parse_long(argc, argv, &i, o, out, err);
-			if (rc >= 0)
-				return rc;
-		} else if (strspn(a + 1, "avn1thV") != strlen(a + 1)) {
-			return bad(err, "unknown option", a);
-		} else if (strpbrk(a + 1, "hV")) {
-			argv[i] = strchr(a, 'h') ? "--help" : "--version";
-			return parse_long(argc, argv, &i, o, out, err);
-		} else {
-			o->all |= strchr(a, 'a') != NULL;
-			o->verbose |= strchr(a, 'v') != NULL;
-			o->no_header |= strchr(a, 'n') != NULL;
-			o->stamps |= strchr(a, 't') != NULL;
-			if (strchr(a, '1') && (rc = set_format(o, F_LINE, err)) >= 0)
-				return rc;
-		}
+	for (n = 1; n < argc && strcmp(argv[n], "--"); n++)
+		;
+	if (n < argc) {
+		o->cmd = argv + n + 1;
+		if (!*o->cmd)
+			return bad(err, "no COMMAND after --", NULL);
+	}
+	optind = 0;		/* glibc: start afresh (the unit tests parse many times) */
+	opterr = 0;
+	while ((c = getopt_long(n, argv, shorts, long_opts, NULL)) != -1) {
+		shortopt[1] = optopt > 0 && optopt < 256 ? optopt : '?';
+		/* the value is missing at the end: the word is the option's */
+		if (c == ':')
+			return bad(err, "missing value for",
+				   argv[optind - 1][1] == '-' ? argv[optind - 1] : shortopt);
+		/*
+		 * '?' for a character that is no short option: that option;
+		 * else a long one, unknown (0) or given a value it does not take
+		 */
+		if (c == '?' && optopt > 0 && optopt < 256 &&
+		    (optopt == ':' || !strchr(shorts + 1, optopt)))
+			return bad(err, "unknown option", shortopt);
+		if (c == '?')
+			return bad(err, optopt ? "option takes no value:" : "unknown option",
+				   argv[optind - 1]);
+		rc = parse_opt(c, optarg, o, out, err);
+		if (rc >= 0)
+			return rc;
+	}
+	for (i = optind; i < n; i++) {
+		if (o->npos == 3)
+			return bad(err, "too many arguments", NULL);
+		o->pos[o->npos++] = argv[i];
 	}
 	return check_args(o, err);
 }

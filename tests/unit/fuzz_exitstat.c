@@ -81,22 +81,43 @@ static void fuzz_sleep(unsigned int seconds)
 /*
  * INTERVAL without COUNT runs until killed, and a large COUNT for long:
  * leave those out (the unit tests cover them), keep every other input but
- * those that write files (-o) or read the host's directories (--host).
+ * those that write files (-o, in any group of short options) or read the
+ * host's directories (--host, --debugfs). A long option must be spelled
+ * out: getopt_long() takes unique prefixes too, and a prefix of one that
+ * takes a value would hide that value from the count of INTERVAL COUNT.
  */
 static int left_out(int argc, char **argv)
 {
-	static const char *const files[] = { "-o", "--o", "--h", "--d" };
+	static const char *const longs[] = {
+		"--all", "--verbose", "--no-header", "--line", "--timestamps", "--help",
+		"--version", "--json", "--csv", "--prom", "--raw", "--vcpus",
+		"--reasons", "--sort", "--top", "--tsc-khz", "--pid",
+	};
 	static const char *const valued[] = { "-e", "--reasons", "--sort", "--top", "--tsc-khz", "-p", "--pid" };
 	int i, npos = 0;
-	size_t k;
+	size_t k, n;
 	uint32_t v;
 
 	for (i = 1; i < argc; i++) {
-		for (k = 0; k < sizeof(files) / sizeof(files[0]); k++)
-			if (!strncmp(argv[i], files[k], strlen(files[k])) && strcmp(argv[i], "--help"))
-				return 1;
 		if (!strcmp(argv[i], "--raw") || !strcmp(argv[i], "--"))
 			return 0;
+		if (!strncmp(argv[i], "--", 2)) {
+			n = strcspn(argv[i], "=");
+			for (k = 0; k < sizeof(longs) / sizeof(longs[0]); k++)
+				if (strlen(longs[k]) == n && !strncmp(argv[i], longs[k], n))
+					break;
+			if (k == sizeof(longs) / sizeof(longs[0]))
+				return 1;
+		} else if (argv[i][0] == '-' && strchr(argv[i], 'o')) {
+			return 1;
+		} else if (argv[i][0] == '-') {
+			/* -ve 5: a group that ends in -e or -p takes the next word */
+			n = strcspn(argv[i] + 1, "ep") + 1;
+			if (argv[i][n] && !argv[i][n + 1]) {
+				i++;
+				continue;
+			}
+		}
 		for (k = 0; k < sizeof(valued) / sizeof(valued[0]); k++)
 			if (!strcmp(argv[i], valued[k]))
 				break;

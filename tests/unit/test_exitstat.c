@@ -863,7 +863,7 @@ static void t_bad_args(void)
 		"--json -1", "--prom --csv", "--line --json", "--prom 1", "--prom -- true",
 		"--sort", "--sort name", "--sort=", "-e", "--reasons=", "-e ,", "--top x",
 		"--top -1", "--tsc-khz 0", "--tsc-khz x", "-p 1", "--vcpus", "--debugfs /",
-		"--host -- true", "--host -a", "-o", "-o=", "--output=", "--all=1", "-p",
+		"--host -- true", "--host -a", "-o", "--output=", "--all=1", "-p",
 		"--host -p 0", "--host -p x", "--host -p 4294967295", "--raw 1 -n", "--raw 1 -t",
 		"--raw 1 -e 1", "--raw 1 -o x", "--raw 1 --host" };
 	unsigned int i;
@@ -881,6 +881,49 @@ static void t_bad_args(void)
 	CHECK(starts(ERR, "exitstat: unknown option '-x'\n"));
 	CHECK(run("0") == 1);
 	CHECK(starts(ERR, "exitstat: invalid INTERVAL (whole seconds, at least 1): '0'\n"));
+	CHECK(run("--all=1") == 1 && starts(ERR, "exitstat: option takes no value: '--all=1'\n"));
+	CHECK(run("--bogus") == 1 && starts(ERR, "exitstat: unknown option '--bogus'\n"));
+	CHECK(run("-avx") == 1 && starts(ERR, "exitstat: unknown option '-x'\n"));
+	CHECK(run("--output") == 1 && starts(ERR, "exitstat: missing value for '--output'\n"));
+}
+
+/* getopt's forms: a value stuck to its option, --opt=value, any order. */
+static bool same_as(const char *args, const char *want)
+{
+	scene();
+	if (run(args) == 0 && !strcmp(OUT, want))
+		return true;
+	printf("# '%s' gave:\n%s# not:\n%s", args, OUT, want);
+	return false;
+}
+
+static void t_getopt(void)
+{
+	char want[4096];
+
+	scene();
+	CHECK(run("-e hlt,cpuid") == 0);
+	snprintf(want, sizeof(want), "%s", OUT);
+	CHECK(same_as("-ehlt,cpuid", want));
+	CHECK(same_as("--reasons=hlt,cpuid", want));
+	scene();
+	CHECK(run("--sort cycles -n") == 0);
+	snprintf(want, sizeof(want), "%s", OUT);
+	CHECK(same_as("--sort=Cycles -n", want));
+	CHECK(same_as("-n --sort=CYCLES", want));
+	/* options after INTERVAL COUNT */
+	es_hooks.sleep = fake_sleep;
+	scene();
+	CHECK(run("--json 1 2") == 0);
+	snprintf(want, sizeof(want), "%s", OUT);
+	CHECK(same_as("1 2 --json", want));
+	es_hooks.sleep = NULL;
+	/* everything after -- is the command's, options included */
+	scene();
+	es_hooks.run = fake_run;
+	F.run_status = 0;
+	CHECK(run("--json -- true --json -x") == 0 && F.nruns == 1);
+	es_hooks.run = NULL;
 }
 
 /* -1/--line: a header, then one line per block; --top, -n, -t. */
@@ -1294,6 +1337,7 @@ int main(int argc, char **argv)
 	test("--raw output and bad input", t_raw);
 	test("detection errors", t_detection);
 	test("bad arguments", t_bad_args);
+	test("options as getopt takes them: -eHLT, --sort=Cycles, any order", t_getopt);
 	test("help and version", t_help_version);
 	test("-o FILE", t_output_file);
 	test("--line, --top, -n, -t", t_line);
