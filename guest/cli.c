@@ -682,6 +682,19 @@ static int run_command(struct run *r)
 	return rc ? rc : st;
 }
 
+/*
+ * Could exit reason n be counted? Not past the highest the guest's KVM
+ * defines (max, from its discovery leaf), or on the host past the highest
+ * that KVM has a counter for; nor an SVM exit code 0xa7-0x3ff, which no
+ * AMD manual defines.
+ */
+static bool reason_possible(unsigned int isa, uint32_t n, uint32_t max)
+{
+	if (isa == ES_ISA_SVM && n >= 0xa7 && n <= 0x3ff)
+		return false;
+	return n <= max;
+}
+
 /* -e's names and numbers for this ISA (or, on the host, the files' names). */
 static int resolve_reasons(struct run *r, unsigned int isa)
 {
@@ -701,6 +714,12 @@ static int resolve_reasons(struct run *r, unsigned int isa)
 				}
 		if (!found && !(r->o->host && !h->nvms)) {
 			fprintf(r->err, "exitstat: unknown exit reason '%s' for %s: a name as exitstat prints it, or a number\n",
+				s, es_isa_name(isa));
+			return 2;
+		}
+		if (found && !reason_possible(isa, reason, !r->o->host ? r->info.max_reason :
+					      isa == ES_ISA_SVM ? 0x40f : 0xbf)) {
+			fprintf(r->err, "exitstat: exit reason '%s' is not defined for %s\n",
 				s, es_isa_name(isa));
 			return 2;
 		}

@@ -980,6 +980,14 @@ static void t_filter_sort(void)
 	CHECK_STR(OUT, "");
 	CHECK_STR(ERR, "exitstat: unknown exit reason 'NO_SUCH_EXIT' for Intel VMX: a name as "
 		  "exitstat prints it, or a number\n");
+	/* a number KVM cannot count is an error too, like an unknown name */
+	scene();
+	CHECK(run("-e 0x9999") == 2 && !*OUT);
+	CHECK_STR(ERR, "exitstat: exit reason '0x9999' is not defined for Intel VMX\n");
+	CHECK(run("-e 78") == 2 && run("-e 77") == 0);
+	fake_init(ES_ISA_SVM);
+	CHECK(run("-e 0x200") == 2 && run("-e 0x404") == 2 && run("-e 0x403") == 0 &&
+	      run("-e 0xa6") == 0);
 	scene();
 	CHECK(run("-e vmx_x") == 2 && run("-e svm_0x7b") == 2);
 	fake_init(ES_ISA_SVM);
