@@ -205,6 +205,12 @@ struct es_report {
 	unsigned int nrows;
 	struct es_row *rows;
 	uint64_t total_exits, total_cycles;	/* all reasons, whatever -e */
+	/*
+	 * host: the exits with no reason (the file's "other" line), the
+	 * totals less every reason's (whatever -e); 0 in the guest, whose
+	 * sweep is not one instant
+	 */
+	uint64_t other_exits, other_cycles;
 	uint64_t own_exits, own_cycles;	/* excluded; the cycles estimated */
 	bool has_clamped;		/* host: clamped cycle windows, b minus a */
 	uint64_t clamped;

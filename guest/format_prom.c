@@ -2,16 +2,19 @@
 /*
  * exitstat's Prometheus text exposition (what node_exporter's textfile
  * collector reads): counters since the start, one series per reason and,
- * on the host, per VM (and vCPU), and on the host the part of them taken
- * while L2 ran and the clamped cycle windows per VM (or vCPU). Each metric's series stand together under their # HELP
- * and # TYPE lines, as the format requires.
+ * on the host, per VM (and vCPU), with reason="other" for the exits that
+ * have none; on the host the part of them taken while L2 ran and the
+ * clamped cycle windows per VM (or vCPU); and the totals, all reasons
+ * together, in metrics of their own, so that a sum() over the reasons
+ * never counts them twice. Each metric's series stand together under
+ * their # HELP and # TYPE lines, as the format requires.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <inttypes.h>
 
 #include "exitstat.h"
 
-enum metric { EXITS, CYCLES, SECONDS, L2_EXITS, L2_CYCLES, CLAMPED };
+enum metric { EXITS, CYCLES, SECONDS, L2_EXITS, L2_CYCLES, CLAMPED, ALL_EXITS, ALL_CYCLES };
 
 static const struct {
 	const char *name, *help;
@@ -28,6 +31,10 @@ static const struct {
 			"Of kvm_exitstat_cycles_total, the cycles of exits taken while the VM ran a nested guest (L2)." },
 	[CLAMPED] = { "kvm_exitstat_clamped_total",
 		      "Cycle windows that closed below their opening TSC (TSC skew between CPUs), counted as 0 cycles." },
+	[ALL_EXITS] = { "kvm_exitstat_all_exits_total",
+			"VM exits KVM handled, all reasons together." },
+	[ALL_CYCLES] = { "kvm_exitstat_all_cycles_total",
+			 "Host TSC cycles KVM spent handling VM exits, all reasons together." },
 };
 
 static void labels(FILE *f, const struct es_report *rep)
@@ -59,6 +66,20 @@ static void series(FILE *f, enum metric m, const struct es_report *rep, const st
 		fprintf(f, "} %.9f\n", es_seconds(rep->info, row->cycles));
 }
 
+/* The exits with no reason, as the reason "other". */
+static void other(FILE *f, enum metric m, const struct es_report *rep)
+{
+	fprintf(f, "%s{", metrics[m].name);
+	labels(f, rep);
+	fprintf(f, "%sreason=\"other\",name=\"other\"} ", rep->pid ? "," : "");
+	if (m == EXITS)
+		fprintf(f, "%" PRIu64 "\n", rep->other_exits);
+	else if (m == CYCLES)
+		fprintf(f, "%" PRIu64 "\n", rep->other_cycles);
+	else
+		fprintf(f, "%.9f\n", es_seconds(rep->info, rep->other_cycles));
+}
+
 /*
  * Which reports have a metric: cycles and seconds only where the cycles
  * are counted (never as zeros), the L2 split and clamped only from a host
@@ -69,6 +90,7 @@ static bool has(enum metric m, const struct es_report *rep)
 	switch (m) {
 	case CYCLES:
 	case SECONDS:
+	case ALL_CYCLES:
 		return !rep->info->cycles_off;
 	case L2_EXITS:
 		return rep->pid && rep->has_l2;
@@ -89,7 +111,7 @@ void es_print_prom(FILE *f, const struct es_report *reps, unsigned int n)
 
 	for (i = 0; i < n; i++)
 		times &= reps[i].info->tsc_khz != 0;
-	for (m = EXITS; m <= CLAMPED; m++) {
+	for (m = EXITS; m <= ALL_CYCLES; m++) {
 		if (m == SECONDS && !times)
 			continue;
 		for (i = k = 0; i < n; i++)
@@ -101,14 +123,22 @@ void es_print_prom(FILE *f, const struct es_report *reps, unsigned int n)
 		for (i = 0; i < n; i++) {
 			if (!has(m, &reps[i]))
 				continue;
-			if (m == CLAMPED) {
-				fprintf(f, "%s{", metrics[m].name);
-				labels(f, &reps[i]);
-				fprintf(f, "} %" PRIu64 "\n", reps[i].clamped);
+			if (m == CLAMPED || m == ALL_EXITS || m == ALL_CYCLES) {
+				/* no braces where there is no label (the guest) */
+				fputs(metrics[m].name, f);
+				if (reps[i].pid) {
+					fputc('{', f);
+					labels(f, &reps[i]);
+					fputc('}', f);
+				}
+				fprintf(f, " %" PRIu64 "\n", m == CLAMPED ? reps[i].clamped :
+					m == ALL_EXITS ? reps[i].total_exits : reps[i].total_cycles);
 				continue;
 			}
 			for (j = 0; j < reps[i].nrows; j++)
 				series(f, m, &reps[i], &reps[i].rows[j]);
+			if ((m == EXITS || m == CYCLES || m == SECONDS) && reps[i].other_exits)
+				other(f, m, &reps[i]);
 		}
 	}
 }

@@ -157,7 +157,7 @@ int es_report(const struct es_info *info, const struct es_snap *a,
 {
 	static const struct es_group zero;
 	const struct es_group *at = a ? &a->tail : &zero, *bh = &b->head;
-	uint64_t own, cyc;
+	uint64_t own, cyc, sum_exits = 0, sum_cycles = 0;
 	unsigned int i;
 
 	memset(rep, 0, sizeof(*rep));
@@ -173,7 +173,14 @@ int es_report(const struct es_info *info, const struct es_snap *a,
 	for (i = 0; i < b->n; i++) {
 		struct es_row *row = &rep->rows[rep->nrows];
 
-		if (b->undef[i] || !selected(sel, i))
+		if (b->undef[i])
+			continue;
+		if (b->names) {
+			/* the host's file: one instant, so the rest is "other" */
+			sum_exits += sub0(b->exits[i], a && i < a->n ? a->exits[i] : 0);
+			sum_cycles += sub0(b->cycles[i], a && i < a->n ? a->cycles[i] : 0);
+		}
+		if (!selected(sel, i))
 			continue;
 		row->reason = i;
 		if (i == info->cpuid_reason) {
@@ -206,6 +213,10 @@ int es_report(const struct es_info *info, const struct es_snap *a,
 	cyc = own_cycles(b, bh->cycles.own - at->cycles.own);
 	rep->own_cycles = cyc;
 	rep->total_cycles = sub0(sub0(bh->cycles.v, at->cycles.v), cyc);
+	if (b->names) {
+		rep->other_exits = sub0(rep->total_exits, sum_exits);
+		rep->other_cycles = sub0(rep->total_cycles, sum_cycles);
+	}
 	/* a counter like the others: a delta, or since the start if a had none */
 	rep->has_clamped = b->has_clamped;
 	rep->clamped = sub0(b->clamped, a && a->has_clamped ? a->clamped : 0);

@@ -1065,13 +1065,20 @@ static void t_prom(void)
 		"kvm_exitstat_exits_total{reason=\"48\",name=\"EPT_VIOLATION\"} 5000\n"));
 	CHECK(strstr(OUT, "\nkvm_exitstat_cycles_total{reason=\"10\",name=\"CPUID\"} 1200000\n"));
 	CHECK(strstr(OUT, "\nkvm_exitstat_seconds_total{reason=\"48\",name=\"EPT_VIOLATION\"} 0.150000000\n"));
-	CHECK(count_str(OUT, "# TYPE") == 3 && count_str(OUT, "\n") == 3 * 6);
+	/* per reason: exits, cycles, seconds; all reasons: exits, cycles */
+	CHECK(count_str(OUT, "# TYPE") == 5 && count_str(OUT, "\n") == 3 * 6 + 2 * 3);
+	CHECK(strstr(OUT, "\n# HELP kvm_exitstat_all_exits_total VM exits KVM handled, all reasons "
+		      "together.\n# TYPE kvm_exitstat_all_exits_total counter\n"
+		      "kvm_exitstat_all_exits_total 8000\n"));
+	CHECK(strstr(OUT, "\nkvm_exitstat_all_cycles_total 163200000\n"));
+	/* the guest's sweep is not one instant: no "other" from it */
+	CHECK(!strstr(OUT, "other"));
 	CHECK(tmp_file(path, OUT));
 	rc = sh_check("promtool", "promtool check metrics < %s", path);
 	CHECK(rc == 0 || rc == -1);
 	unlink(path);
 	scene_tsc(0);
-	CHECK(run("--prom -n") == 0 && count_str(OUT, "# TYPE") == 2 && !strstr(OUT, "seconds"));
+	CHECK(run("--prom -n") == 0 && count_str(OUT, "# TYPE") == 4 && !strstr(OUT, "seconds"));
 }
 
 /* Discovery bit 25: the cycles are not counted, and no format shows zeros. */
@@ -1161,7 +1168,8 @@ static void t_cycles_off(void)
 	/* Prometheus: no cycles or seconds metric at all */
 	scene_cycles_off(1000000);
 	CHECK(run("--prom") == 0);
-	CHECK(count_str(OUT, "# TYPE") == 1 && count_str(OUT, "\n") == 2 + 4 &&
+	/* exits per reason and all together, no cycles */
+	CHECK(count_str(OUT, "# TYPE") == 2 && count_str(OUT, "\n") == 2 + 4 + 3 &&
 	      !strstr(OUT, "cycles") && !strstr(OUT, "seconds"));
 	CHECK(tmp_file(path, OUT));
 	rc = sh_check("promtool", "promtool check metrics < %s", path);

@@ -223,8 +223,15 @@ static void t_host_prom(void)
 	saved = es_hooks.host_tsc_khz;
 	es_hooks.host_tsc_khz = tsc_2ghz;
 	CHECK(host("--prom --vcpus -p 4242") == 0);
-	CHECK(!strstr(OUT, "vcpu=\"\"") && count_str(OUT, "vcpu=\"0\"") == 3 * 3 + 1 &&
-	      count_str(OUT, "vcpu=\"1\"") == 3 * 4 + 1);
+	/*
+	 * exits, cycles, seconds per reason (vCPU 1's "other" too), clamped,
+	 * and the two totals
+	 */
+	CHECK(!strstr(OUT, "vcpu=\"\"") && count_str(OUT, "vcpu=\"0\"") == 3 * 3 + 1 + 2 &&
+	      count_str(OUT, "vcpu=\"1\"") == 3 * (4 + 1) + 1 + 2);
+	CHECK(strstr(OUT, "\nkvm_exitstat_exits_total{vm=\"web1\",pid=\"4242\",vcpu=\"1\","
+		      "reason=\"other\",name=\"other\"} 2\n"));
+	CHECK(strstr(OUT, "\nkvm_exitstat_all_exits_total{vm=\"web1\",pid=\"4242\",vcpu=\"1\"} 492\n"));
 	CHECK(strstr(OUT, "\nkvm_exitstat_clamped_total{vm=\"web1\",pid=\"4242\",vcpu=\"1\"} 0\n"));
 	CHECK(strstr(OUT, "\nkvm_exitstat_seconds_total{vm=\"web1\",pid=\"4242\",vcpu=\"1\","
 		      "reason=\"48\",name=\"EPT_VIOLATION\"} 0.005000000\n"));
@@ -657,7 +664,7 @@ static void t_host_clamped(void)
 	CHECK(host("--prom") == 0);
 	CHECK(strstr(OUT, "# TYPE kvm_exitstat_clamped_total counter\n"
 		      "kvm_exitstat_clamped_total{vm=\"web1\",pid=\"4242\"} 3\n"));
-	CHECK(count_str(OUT, "kvm_exitstat_clamped_total{") == 1 && count_str(OUT, "# TYPE") == 3);
+	CHECK(count_str(OUT, "kvm_exitstat_clamped_total{") == 1 && count_str(OUT, "# TYPE") == 5);
 	CHECK(tmp_file(path, OUT));
 	rc = sh_check("promtool", "promtool check metrics < %s", path);
 	CHECK(rc == 0 || rc == -1);
@@ -754,7 +761,7 @@ static void t_host_cycles_off(void)
 	CHECK(rc == 0 || rc == -1);
 	unlink(path);
 	CHECK(host("--prom -p 4242 --vcpus") == 0);
-	CHECK(count_str(OUT, "# TYPE") == 2 && !strstr(OUT, "cycles_total") && !strstr(OUT, "seconds"));
+	CHECK(count_str(OUT, "# TYPE") == 3 && !strstr(OUT, "cycles_total") && !strstr(OUT, "seconds"));
 	CHECK(tmp_file(path, OUT));
 	rc = sh_check("promtool", "promtool check metrics < %s", path);
 	CHECK(rc == 0 || rc == -1);
