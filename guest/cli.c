@@ -340,6 +340,7 @@ struct run {
 	char *tmpname;			/* -o's file as written, until renamed */
 	bool write_failed;
 	unsigned int skipped;		/* the host: VMs whose files were bad */
+	bool l2_cols;			/* line format: a block had the L2 column */
 	struct es_select sel;
 	uint32_t only[MAX_REASONS];
 	double start;			/* block 0's monotonic clock */
@@ -578,9 +579,14 @@ static int emit(struct run *r, FILE *f, const char *fname, struct es_report *rep
 	if (o->format == F_PROM) {
 		es_print_prom(f, reps, n);
 	} else if (o->format == F_LINE) {
-		/* one layout for the block: the column if any file has the split */
+		/*
+		 * one layout for the block: the column if any file has the
+		 * split, and from then on in every block, even one whose VMs
+		 * with the split are gone
+		 */
 		for (i = 0; i < n; i++)
-			fmt.l2 |= reps[i].has_l2;
+			r->l2_cols |= reps[i].has_l2;
+		fmt.l2 = r->l2_cols;
 	}
 	if (o->format == F_LINE && fmt.header && (!block || o->host)) {
 		if (block)

@@ -246,6 +246,17 @@ static void t_host_prom(void)
 }
 
 /* What happens between blocks: VM 777 exits more, VM 5-1 starts. */
+/* After a block: the VM of pid 99 is gone. */
+static void nested_gone_sleep(unsigned int seconds)
+{
+	char cmd[160];
+
+	clock_advance(seconds);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/99-3", root);
+	if (system(cmd))
+		printf("# %s failed\n", cmd);
+}
+
 static void host_sleep(unsigned int seconds)
 {
 	clock_advance(seconds);
@@ -551,6 +562,12 @@ static void t_host_l2(void)
 	/* the 777 file has no "l2 total" (an older series): unknown, not 0 */
 	CHECK(host("-p 777 --json") == 0 && strstr(OUT, "\"l2_exits\":null,\"l2_cycles\":null,"));
 	CHECK(host("-p 777 --prom") == 0 && !strstr(OUT, "l2"));
+	/* the list's columns stay from block to block, the L1 VM gone or not */
+	PUT("kvm/99-3/exit_stats", nested);
+	es_hooks.sleep = nested_gone_sleep;
+	CHECK(host("1 2") == 0);
+	CHECK(count_str(OUT, "cyc/exit     l2 exits  top reasons\n") == 2 && count_str(OUT, " l1 ") == 1);
+	es_hooks.sleep = NULL;
 }
 
 static void t_qemu_name(void)
