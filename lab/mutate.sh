@@ -49,7 +49,8 @@ rm -rf "$out"
 mkdir -p "$out"
 make -s -C "$top/tests/lab" O="$out/tests" >/dev/null
 tests=("$out"/tests/test_exit_stats "$out"/tests/test_exit_stats_oracles "$out"/tests/test_exit_stats_nested
-	"$out"/tests/test_exit_stats_smp "$out"/tests/test_exit_stats_abi "$out"/tests/test_exit_stats_unload)
+	"$out"/tests/test_exit_stats_smp "$out"/tests/test_exit_stats_abi "$out"/tests/test_exit_stats_unload
+	"$out"/tests/test_exit_stats_fastpath)
 
 # The KUnit line: kvm_kunit.ko (kvm.ko with the tests) loads alone, and
 # every case must pass.
