@@ -4,10 +4,11 @@
  * guest in x2APIC mode sends K fixed IPIs to another vCPU through the ICR
  * (MSR 0x830), then arms its TSC-deadline timer K times (MSR 0x6e0, a
  * deadline far ahead, so that it never fires).  KVM handles both writes in
- * handle_fastpath_set_msr_irqoff() and re-enters the guest from it, without
- * handle_exit() (VMX, the deadline only where KVM can use the VMX
- * preemption timer; SVM with NRIP-save, which the lab's QEMU lacks, so
- * there they take the normal path).  The host turns x2APIC and the timer's
+ * handle_fastpath_set_msr_irqoff() (VMX; SVM with NRIP-save, which the
+ * lab's QEMU lacks, so there they take the normal path); Linux 6.12
+ * re-enters the guest from the ICR write without handle_exit(), 6.1 ends
+ * the fastpath loop and calls it, and the deadline write re-enters on
+ * both where KVM can use the VMX preemption timer.  The host turns x2APIC and the timer's
  * TSC-deadline mode on before the run, so that these writes are the
  * guest's only MSR exits: the MSR-write exits in the host view must equal
  * 2K, the kvm_exit histogram's and the guest's own count, and the view's
