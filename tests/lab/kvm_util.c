@@ -229,7 +229,7 @@ struct vm *vm_create_irqchip(int nr_vcpus)
 	return vm;
 }
 
-void vcpu_set_cpuid_x2apic(struct vm *vm, int i)
+void vcpu_set_cpuid_x2apic(struct vm *vm, int i, u32 extra_ecx)
 {
 	struct {
 		struct kvm_cpuid2 h;
@@ -237,7 +237,7 @@ void vcpu_set_cpuid_x2apic(struct vm *vm, int i)
 	} c = {
 		.h.nent = 2,
 		.e[0] = { .function = 0, .eax = 1 },
-		.e[1] = { .function = 1, .ecx = 1u << 21, .edx = 1u << 9 },
+		.e[1] = { .function = 1, .ecx = 1u << 21 | extra_ecx, .edx = 1u << 9 },
 	};
 
 	TEST_ASSERT(!ioctl(vcpu_get(vm, i)->fd, KVM_SET_CPUID2, &c),

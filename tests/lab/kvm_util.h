@@ -121,8 +121,11 @@ struct vm *vm_create(int nr_vcpus);
  * then blocks in KVM until an interrupt.
  */
 struct vm *vm_create_irqchip(int nr_vcpus);
-/* A CPUID table for vCPU i: leaf 1 has the APIC and x2APIC, nothing else. */
-void vcpu_set_cpuid_x2apic(struct vm *vm, int i);
+/*
+ * A CPUID table for vCPU i: leaf 1 has the APIC, x2APIC and the ECX bits in
+ * extra_ecx (TSC deadline: 1u << 24), nothing else.
+ */
+void vcpu_set_cpuid_x2apic(struct vm *vm, int i, u32 extra_ecx);
 void vm_free(struct vm *vm);
 void vm_load(struct vm *vm, u64 gpa, const void *code, size_t len);
 void *gpa_to_hva(struct vm *vm, u64 gpa);

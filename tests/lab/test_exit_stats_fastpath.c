@@ -72,15 +72,6 @@ GUEST_CODE(guest_writes,
 static void vcpu_x2apic_on(struct vm *vm, int i)
 {
 	struct {
-		struct kvm_cpuid2 h;
-		struct kvm_cpuid_entry2 e[2];
-	} c = {
-		.h.nent = 2,
-		.e[0] = { .function = 0, .eax = 1 },
-		/* APIC, x2APIC, TSC deadline */
-		.e[1] = { .function = 1, .ecx = 1u << 21 | 1u << 24, .edx = 1u << 9 },
-	};
-	struct {
 		struct kvm_msrs h;
 		struct kvm_msr_entry e;
 	} m = { .h.nmsrs = 1, .e.index = MSR_IA32_APICBASE };
@@ -88,7 +79,7 @@ static void vcpu_x2apic_on(struct vm *vm, int i)
 	u32 spiv = 0x1ff, lvtt = APIC_LVT_TIMER_TSCDEADLINE | 0x41;
 	int fd = vm->vcpu[i].fd;
 
-	TEST_ASSERT(!ioctl(fd, KVM_SET_CPUID2, &c), "KVM_SET_CPUID2 on vCPU %d failed", i);
+	vcpu_set_cpuid_x2apic(vm, i, 1u << 24);	/* and TSC deadline */
 	TEST_ASSERT(ioctl(fd, KVM_GET_MSRS, &m) == 1, "KVM_GET_MSRS (APIC base) on vCPU %d failed", i);
 	m.e.data |= MSR_IA32_APICBASE_X2APIC;
 	TEST_ASSERT(ioctl(fd, KVM_SET_MSRS, &m) == 1, "KVM_SET_MSRS (x2APIC on) on vCPU %d failed", i);

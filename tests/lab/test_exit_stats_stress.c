@@ -168,7 +168,7 @@ static struct vm *vm_setup(u32 k)
 	vm_load_code(vm, HANDLER_GPA, guest_timer_handler);
 	vm_load(vm, TIMER_VECTOR * 4, ivt, sizeof(ivt));
 	for (i = 0; i < NR_VCPUS; i++) {
-		vcpu_set_cpuid_x2apic(vm, i);
+		vcpu_set_cpuid_x2apic(vm, i, 0);
 		if (i < NR_WORKERS)
 			vcpu_prepare(vm, i, k, 0);
 		else
