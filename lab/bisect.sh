@@ -5,7 +5,7 @@
 # QEMU (AMD SVM) and Bochs (Intel VMX) (tests/lab/bisect-payload.sh). One
 # boot per kernel and vendor runs every prefix. make soak runs it.
 #
-#   lab/bisect.sh [-k "6.1 6.12"] [-v "amd intel"]
+#   lab/bisect.sh [-k "6.1 6.12 7.3"] [-v "amd intel"]
 #
 # Prints one line per prefix, kernel and vendor and "N passed, N failed".
 set -euo pipefail
@@ -14,7 +14,7 @@ top=$(dirname "$here")
 . "$here/lib.sh"
 . "$here/results.sh"
 
-kernels="6.1 6.12" vendors="amd intel"
+kernels="6.1 6.12 7.3" vendors="amd intel"
 while getopts "k:v:" o; do
 	case $o in
 	k) kernels=$OPTARG ;; v) vendors=$OPTARG ;;

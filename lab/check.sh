@@ -3,7 +3,7 @@
 # under emulation once, and inside it run the tests against the stock KVM
 # modules (the oracles) and against the patched ones.
 #
-#   lab/check.sh [-k "6.1 6.12"] [-v "amd intel"] [-f san] [-p PAYLOAD [-e FILE...]]
+#   lab/check.sh [-k "6.1 6.12 7.3"] [-v "amd intel"] [-f san] [-p PAYLOAD [-e FILE...]]
 #
 # -f san boots the sanitizer flavour of the kernel (kernel/build.sh) and uses
 # its modules; -f dist boots Debian's own kernel image of that series
@@ -20,14 +20,14 @@ top=$(dirname "$here")
 . "$here/lib.sh"
 . "$here/results.sh"
 
-kernels="6.1 6.12"
+kernels="6.1 6.12 7.3"
 vendors="amd intel"
 flavour= payload=$top/tests/lab/payload.sh inner=1 extra=()
 while getopts "k:v:f:p:e:" o; do
 	case $o in
 	k) kernels=$OPTARG ;; v) vendors=$OPTARG ;; f) flavour=$OPTARG ;;
 	p) payload=$OPTARG inner= ;; e) extra+=("$OPTARG") ;;
-	*) die "usage: lab/check.sh [-k \"6.1 6.12\"] [-v \"amd intel\"] [-f san] [-p PAYLOAD [-e FILE...]]" ;;
+	*) die "usage: lab/check.sh [-k \"6.1 6.12 7.3\"] [-v \"amd intel\"] [-f san] [-p PAYLOAD [-e FILE...]]" ;;
 	esac
 done
 

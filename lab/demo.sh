@@ -3,7 +3,7 @@
 # boot the outer VM under emulation, swap the stock KVM modules for the
 # patched ones, run a guest and show what it reads.
 #
-#   lab/demo.sh [-v amd|intel] [-k 6.1|6.12]
+#   lab/demo.sh [-v amd|intel] [-k 6.1|6.12|7.3]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
@@ -13,7 +13,7 @@ vendor=amd kernel=6.1
 while getopts "v:k:" o; do
 	case $o in
 	v) vendor=$OPTARG ;; k) kernel=$OPTARG ;;
-	*) die "usage: lab/demo.sh [-v amd|intel] [-k 6.1|6.12]" ;;
+	*) die "usage: lab/demo.sh [-v amd|intel] [-k 6.1|6.12|7.3]" ;;
 	esac
 done
 case $vendor in amd|intel) ;; *) die "VENDOR must be amd or intel, not '$vendor'" ;; esac

@@ -35,6 +35,70 @@ need_pkgs() {
 	) || { tail -20 /tmp/kvm-exitstat-apt.log >&2; die "apt-get install ${missing[*]} failed"; }
 }
 
+# debian13_apt apt-get|apt-cache ARGS...: apt on Debian 13 (trixie and
+# trixie-backports), for what Debian 12 does not carry (linux-source-7.3).
+# The configuration, package lists and downloads are the cache's own; the
+# system's sources and its package state are left alone. The lists are
+# fetched again once a day.
+debian13_apt() {
+	local cmd=$1 d
+	shift
+	d=$(cache_dir)/apt-debian13
+	mkdir -p "$d/lists/partial" "$d/cache/archives/partial"
+	local opts=(-o Dir::Etc::SourceList="$d/sources.list" -o Dir::Etc::SourceParts=/dev/null
+		-o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=/dev/null
+		-o Dir::State::Lists="$d/lists" -o Dir::Cache="$d/cache" -o APT::Sandbox::User=root)
+	if [ ! -f "$d/sources.list" ] || [ -z "$(find "$d/lists" -maxdepth 1 -name '*_Packages' -mmin -1440)" ]; then
+		local k=/usr/share/keyrings/debian-archive-keyring.gpg
+		printf 'deb [signed-by=%s] http://deb.debian.org/debian %s main\n' \
+			"$k" trixie "$k" trixie-backports >"$d/sources.list"
+		(
+			exec 8>"$d/lock"
+			flock 8
+			apt-get -q "${opts[@]}" update >"$d/update.log" 2>&1
+		) || { tail -5 "$d/update.log" >&2; die "apt-get update for Debian 13 failed (log: $d/update.log)"; }
+	fi
+	"$cmd" "${opts[@]}" "$@"
+}
+
+# kernel_source VER: "PKGVER TARBALL" of linux-source-VER. Debian 12's lines
+# (6.1, 6.12) come from the system's package, installed if missing; a newer
+# line (7.3) from Debian 13's backports, downloaded into the cache once per
+# version.
+kernel_source() {
+	local ver=$1
+	case $ver in
+	6.1|6.12)
+		need_pkgs "linux-source-$ver"
+		echo "$(dpkg-query -W -f '${Version}' "linux-source-$ver") /usr/src/linux-source-$ver.tar.xz"
+		;;
+	7.3)
+		local pv d deb
+		pv=$(debian13_apt apt-cache policy "linux-source-$ver" | sed -n 's/^ *Candidate: //p')
+		case $pv in ""|"(none)") die "Debian 13 has no linux-source-$ver" ;; esac
+		d=$(cache_dir)/linux-source-$ver-$pv
+		exec 7>"$d.lock"
+		flock 7
+		if [ ! -f "$d/linux-source-$ver.tar.xz" ]; then
+			step "downloading linux-source-$ver $pv (Debian 13 backports)"
+			rm -rf "$d" "$d.tmp"
+			mkdir -p "$d.tmp"
+			(cd "$d.tmp" && debian13_apt apt-get -q download "linux-source-$ver=$pv" >/dev/null) ||
+				die "apt-get download linux-source-$ver=$pv failed"
+			deb=$(echo "$d.tmp"/linux-source-*.deb)
+			dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$d.tmp" "./usr/src/linux-source-$ver.tar.xz" ||
+				die "$deb holds no usr/src/linux-source-$ver.tar.xz"
+			mv "$d.tmp/usr/src/linux-source-$ver.tar.xz" "$d.tmp/"
+			rm -rf "$d.tmp/usr" "$deb"
+			mv "$d.tmp" "$d"
+		fi
+		exec 7>&-
+		echo "$pv $d/linux-source-$ver.tar.xz"
+		;;
+	*) die "unknown kernel series '$ver' (want 6.1, 6.12 or 7.3)" ;;
+	esac
+}
+
 # kernel_make SRC ARGS...: make in a kernel tree of the cache, always with the
 # same variables, so that one build never invalidates another's objects.
 kernel_make() {

@@ -2,7 +2,12 @@
 # make check (and make check-quick): every test suite, in lanes that run side
 # by side, then a timing table and one closing count.
 #
-#   tests/check.sh [-q] [-k "6.1 6.12"] [-v "amd intel"]
+#   tests/check.sh [-q] [-k "6.1 6.12 7.3"] [-v "amd intel"] [-d "6.1 6.12"] [-s "7.3"]
+#
+# -k the lab's kernel lines; -d those of them Debian 12 ships kernels of
+# (the distribution boots and the host modules); -s those whose Intel
+# in-lab tests are left to make soak, for time: each Bochs boot adds 17 to
+# 25 minutes to the Intel lane, which is the critical path.
 #
 # The lanes, each a list of suites run one after another:
 #   host       unit tests, libFuzzer, the patch series checks (compilers on
@@ -28,15 +33,19 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/lab/lib.sh"
 . "$top/tests/lanes.sh"
-kernels="6.1 6.12" vendors="amd intel" quick=
-while getopts "qk:v:" o; do
+kernels="6.1 6.12 7.3" vendors="amd intel" dist="6.1 6.12" soak_intel="7.3" quick=
+while getopts "qk:v:d:s:" o; do
 	case $o in
 	q) quick=1 ;; k) kernels=$OPTARG ;; v) vendors=$OPTARG ;;
-	*) echo "usage: tests/check.sh [-q] [-k KERNELS] [-v VENDORS]" >&2; exit 1 ;;
+	d) dist=$OPTARG ;; s) soak_intel=$OPTARG ;;
+	*) echo "usage: tests/check.sh [-q] [-k KERNELS] [-v VENDORS] [-d DIST_KERNELS] [-s SOAK_INTEL_KERNELS]" >&2; exit 1 ;;
 	esac
 done
 first=${kernels%% *}
 has() { case " $vendors " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+in_list() { case " $2 " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+dist_kernels=
+for k in $kernels; do in_list "$k" "$dist" && dist_kernels+="${dist_kernels:+ }$k"; done
 
 lanes_init "$top/build/check"
 start=$SECONDS
@@ -49,7 +58,7 @@ lane_host() {
 	fi
 	suite host "exitstat under libFuzzer" bash "$top/tests/unit/fuzz.sh"
 	suite host "patch series" bash "$top/kernel/check-patches.sh" $kernels
-	suite host "host modules for Debian's kernels, packages" bash "$top/kernel/check-host-modules.sh" $kernels
+	suite host "host modules for Debian's kernels, packages" bash "$top/kernel/check-host-modules.sh" $dist_kernels
 }
 
 lane_emu() { # lane_emu VENDOR
@@ -62,6 +71,7 @@ lane_emu() { # lane_emu VENDOR
 	# The lab's own tests boot QEMU only; the bench smoke run is on AMD.
 	[ "$v" = amd ] && suite amd "lab self-tests" bash "$top/lab/selftest.sh" "$first"
 	for k in $kernels; do
+		[ "$v" = intel ] && in_list "$k" "$soak_intel" && continue
 		suite "$v" "in-lab tests $k/$v" bash "$top/lab/check.sh" -k "$k" -v "$v"
 		if [ "$k" = "$first" ]; then
 			suite "$v" "paging experiment, quick ($v)" bash "$top/lab/experiment.sh" -q -v "$v" -k "$first"
@@ -73,7 +83,7 @@ lane_emu() { # lane_emu VENDOR
 	# Debian's own kernels with the modules its DKMS package built (on
 	# Intel, under Bochs, in make soak: lab/check.sh -f dist -v intel).
 	if [ "$v" = amd ]; then
-		for k in $kernels; do
+		for k in $dist_kernels; do
 			suite amd "in-lab tests on Debian's $k kernel (amd)" \
 				bash "$top/lab/check.sh" -k "$k" -v amd -f dist
 		done
@@ -82,7 +92,7 @@ lane_emu() { # lane_emu VENDOR
 		# The migration test needs an outer VM with two CPUs: the lab's
 		# AMD kernel sees one, Debian's (ACPI, SMP) two. It runs alone in
 		# that boot, about 45 s, with a limit of 600 s.
-		for k in $kernels; do
+		for k in $dist_kernels; do
 			suite amd "migration test on Debian's $k kernel, 2 CPUs (amd)" \
 				env LAB_DIST_CPUS=2 LAB_TIMEOUT=600 bash "$top/lab/check.sh" \
 				-k "$k" -v amd -f dist -p "$top/tests/lab/migrate-payload.sh"
