@@ -19,6 +19,7 @@
 #include "exitstat.h"
 
 #define MAX_REASONS	64
+#define MAX_NAMES	16
 
 static void real_sleep(unsigned int seconds)
 {
@@ -50,6 +51,10 @@ struct opts {
 	enum es_sort sort;
 	char *reasons[MAX_REASONS];	/* -e, split at commas */
 	unsigned int nreasons;
+	const char *names[MAX_NAMES];	/* -g, each a pattern */
+	unsigned int nnames;
+	bool has_vcpu;			/* --vcpu */
+	uint32_t vcpu;
 	const char *output, *debugfs;
 	uint32_t pid, top, tsc_khz;
 	char **cmd;
@@ -64,7 +69,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: exitstat [OPTION...] [INTERVAL [COUNT]]\n"
 		"       exitstat [OPTION...] [-o FILE] -- COMMAND [ARG...]\n"
-		"       exitstat --host [-p PID] [--vcpus] [OPTION...] [INTERVAL [COUNT]]\n"
+		"       exitstat --host [-p PID] [-g PATTERN] [--vcpus|--vcpu N] [OPTION...]\n"
+		"                [INTERVAL [COUNT]]\n"
 		"       exitstat --raw LEAF [SUBLEAF]\n"
 		"       exitstat -h|--help | -V|--version\n");
 }
@@ -79,7 +85,7 @@ static void help(FILE *f)
 		"  INTERVAL [COUNT]  first the exits since the start, then those of\n"
 		"                    every INTERVAL seconds, with rates; COUNT blocks in all\n"
 		"  -- COMMAND        the exits while COMMAND ran, on stderr (or -o FILE);\n"
-		"                    exits with COMMAND's status\n"
+		"                    exits with COMMAND's status (125: exitstat's own error)\n"
 		"  -a, --all         also list reasons with no exits\n"
 		"  -v, --verbose     show the ABI details and the undefined reasons\n"
 		"  -e, --reasons R[,R...]  only these reasons, by name or number\n"
@@ -95,7 +101,10 @@ static void help(FILE *f)
 		"      --tsc-khz KHZ the host's TSC rate, for times per exit\n"
 		"      --host        on the hypervisor: every VM from debugfs (root)\n"
 		"  -p, --pid PID     --host: the VM of process PID, as a table\n"
+		"  -g, --vm-name PATTERN  --host: the VMs whose name matches the shell\n"
+		"                    pattern (repeat for more); none matches: status 4\n"
 		"      --vcpus       --host: per vCPU too\n"
+		"      --vcpu N      --host: vCPU N only, of each VM that has it\n"
 		"      --debugfs DIR --host: KVM's debugfs directory (" ES_DEBUGFS ")\n"
 		"      --raw LEAF [SUBLEAF]  one CPUID, printed like cpuid -1 -r\n"
 		"  -h, --help        this help\n"
@@ -139,7 +148,7 @@ static int u32_opt(const char *v, uint32_t *x, bool zero, const char *what, FILE
 /* The options that have no short form. */
 enum {
 	OPT_JSON = 256, OPT_CSV, OPT_PROM, OPT_RAW, OPT_HOST, OPT_VCPUS, OPT_SORT,
-	OPT_TOP, OPT_DEBUGFS, OPT_TSC_KHZ,
+	OPT_TOP, OPT_DEBUGFS, OPT_TSC_KHZ, OPT_VCPU,
 };
 
 static const struct option long_opts[] = {
@@ -153,6 +162,8 @@ static const struct option long_opts[] = {
 	{ "reasons", required_argument, NULL, 'e' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "pid", required_argument, NULL, 'p' },
+	{ "vm-name", required_argument, NULL, 'g' },
+	{ "vcpu", required_argument, NULL, OPT_VCPU },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "csv", no_argument, NULL, OPT_CSV },
 	{ "prom", no_argument, NULL, OPT_PROM },
@@ -227,6 +238,17 @@ static int parse_opt(int c, char *v, struct opts *o, FILE *out, FILE *err)
 		if (u32_opt(v, &o->pid, false, "invalid PID:", err) >= 0 || o->pid > INT32_MAX)
 			return o->pid > INT32_MAX ? bad(err, "invalid PID:", v) : 1;
 		return -1;
+	case 'g':
+		if (o->nnames == MAX_NAMES)
+			return bad(err, "too many -g patterns", NULL);
+		o->names[o->nnames++] = v;
+		return *v ? -1 : bad(err, "empty PATTERN for -g", NULL);
+	case OPT_VCPU:
+		if (u32_opt(v, &o->vcpu, true, "invalid --vcpu (a vCPU number):", err) >= 0 ||
+		    o->vcpu > INT32_MAX)
+			return o->vcpu > INT32_MAX ? bad(err, "invalid --vcpu (a vCPU number):", v) : 1;
+		o->has_vcpu = true;
+		return -1;
 	case OPT_SORT:
 		/* any case, like the names of -e */
 		for (k = 0; k < sizeof(sorts) / sizeof(sorts[0]); k++) {
@@ -243,7 +265,7 @@ static int parse_opt(int c, char *v, struct opts *o, FILE *out, FILE *err)
 /* Rules between options; -1: go on, else the exit status. */
 static int check_args(struct opts *o, FILE *err)
 {
-	bool host_only = o->pid || o->vcpus || o->debugfs;
+	bool host_only = o->pid || o->vcpus || o->debugfs || o->nnames || o->has_vcpu;
 
 	if (o->raw) {
 		if (o->cmd || o->format != F_DEFAULT || o->all || o->host || o->nreasons ||
@@ -258,7 +280,9 @@ static int check_args(struct opts *o, FILE *err)
 		return -1;
 	}
 	if (host_only && !o->host)
-		return bad(err, "-p, --vcpus and --debugfs go with --host", NULL);
+		return bad(err, "-p, -g, --vcpu, --vcpus and --debugfs go with --host", NULL);
+	if (o->vcpus && o->has_vcpu)
+		return bad(err, "--vcpus (every vCPU) and --vcpu N (one) exclude each other", NULL);
 	if (o->host && o->cmd)
 		return bad(err, "--host and -- COMMAND exclude each other", NULL);
 	if (o->host && o->all)
@@ -287,7 +311,7 @@ static int check_args(struct opts *o, FILE *err)
  */
 static int parse_args(int argc, char **argv, struct opts *o, FILE *out, FILE *err)
 {
-	static const char shorts[] = ":avn1thVe:o:p:";
+	static const char shorts[] = ":avn1thVe:o:p:g:";
 	char shortopt[3] = "-?";
 	int i, n, c, rc;
 
@@ -339,6 +363,8 @@ struct run {
 	const char *outname;
 	char *tmpname;			/* -o's file as written, until renamed */
 	bool write_failed;
+	bool cmd_ran;			/* -- COMMAND: it was started (or exec failed) */
+	int cmd_status;			/*  its status, 126 or 127 if exec failed */
 	unsigned int skipped;		/* the host: VMs whose files were bad */
 	bool l2_cols;			/* line format: a block had the L2 column */
 	struct es_select sel;
@@ -473,11 +499,18 @@ static int guest_reports(struct run *r, int a, int b, struct es_report **reps, u
 static int host_read(struct run *r, int slot)
 {
 	struct es_host *h = &r->host[slot];
+	const struct opts *o = r->o;
+	struct es_host_sel sel = {
+		.pid = o->pid, .names = o->names, .nnames = o->nnames,
+		.vcpu = o->has_vcpu ? (int)o->vcpu : -1, .vcpus = o->vcpus,
+	};
 	unsigned int i;
+	int rc;
 
 	es_host_free(h);
-	if (es_host_read(r->root, r->o->pid, r->o->vcpus, h, r->err))
-		return 2;
+	rc = es_host_read(r->root, &sel, h, r->err);
+	if (rc)
+		return rc;
 	r->skipped += h->skipped;
 	for (i = 0; i < h->nvms; i++) {
 		h->vms[i].info.tsc_khz = r->info.tsc_khz;
@@ -506,18 +539,22 @@ static const struct es_snap *find_vcpu(const struct es_vm *vm, int id)
 	return NULL;
 }
 
-/* Per VM, and per vCPU with --vcpus (only those in --prom: no double count). */
+/*
+ * Per VM, and per vCPU with --vcpus (only those in --prom: no double
+ * count); with --vcpu N, only vCPU N's.
+ */
 static int host_reports(struct run *r, int a, int b, struct es_report **reps, unsigned int *n)
 {
 	const struct es_host *hb = &r->host[b];
 	const struct es_vm *vm, *old;
-	bool whole = !r->o->vcpus || r->o->format != F_PROM;
+	bool per_vcpu = r->o->vcpus || r->o->has_vcpu;
+	bool whole = !r->o->has_vcpu && (!r->o->vcpus || r->o->format != F_PROM);
 	unsigned int i, j, max = 0;
 	struct es_report *rep;
 	int k;
 
 	for (i = 0; i < hb->nvms; i++)
-		max += whole + (r->o->vcpus ? hb->vms[i].nvcpus : 0);
+		max += whole + (per_vcpu ? hb->vms[i].nvcpus : 0);
 	*n = 0;
 	*reps = calloc(max ? max : 1, sizeof(**reps));
 	if (!*reps)
@@ -525,7 +562,7 @@ static int host_reports(struct run *r, int a, int b, struct es_report **reps, un
 	for (i = 0; i < hb->nvms; i++) {
 		vm = &hb->vms[i];
 		old = find_vm(a < 0 ? NULL : &r->host[a], vm->dir);
-		for (k = whole ? -1 : 0; k < (r->o->vcpus ? (int)vm->nvcpus : 0); k++) {
+		for (k = whole ? -1 : 0; k < (per_vcpu ? (int)vm->nvcpus : 0); k++) {
 			rep = &(*reps)[*n];
 			if (es_report(&vm->info, k < 0 ? (old ? &old->snap : NULL) :
 				      find_vcpu(old, vm->vcpu_ids[k]),
@@ -533,7 +570,7 @@ static int host_reports(struct run *r, int a, int b, struct es_report **reps, un
 				goto fail;
 			rep->pid = vm->pid;
 			rep->vm = vm->name;
-			rep->nvcpus = vm->nvcpus;
+			rep->nvcpus = vm->all_vcpus;
 			rep->vcpu = k < 0 ? -1 : vm->vcpu_ids[k];
 			++*n;
 		}
@@ -654,38 +691,56 @@ static int run_intervals(struct run *r)
 	return rc;
 }
 
+/*
+ * Run -- COMMAND: its status in r->cmd_status once it was started; 0 if
+ * exitstat did its part, else exitstat's own status (exitstat_main() makes
+ * that ES_EXIT_CMD_OWN).
+ */
+static int exec_command(struct run *r)
+{
+	int st;
+
+	if (!es_hooks.run) {
+		fprintf(r->err, "exitstat: cannot run commands here\n");
+		return ES_EXIT_NO_STATS;
+	}
+	if (r->out)
+		fflush(r->out);
+	fflush(r->err);
+	st = es_hooks.run(r->o->cmd, r->err);
+	if (st == ES_RUN_FAILED || (st < 0 && st != ES_RUN_NOT_FOUND && st != ES_RUN_CANNOT_EXEC))
+		return ES_EXIT_NO_STATS;
+	r->cmd_ran = true;
+	r->cmd_status = st == ES_RUN_NOT_FOUND ? ES_EXIT_CMD_NOTFOUND :
+			st == ES_RUN_CANNOT_EXEC ? ES_EXIT_CMD_NOEXEC : st;
+	return 0;
+}
+
 static int run_command(struct run *r)
 {
 	const struct opts *o = r->o;
 	char cmdline[100];
 	size_t n;
-	int i, st, rc;
+	int i, rc;
 
-	if (!es_hooks.run) {
-		fprintf(r->err, "exitstat: cannot run commands here\n");
-		return 127;
-	}
 	rc = r->read(r, 0);
 	if (rc)
 		return rc;
 	r->start = r->snap[0].t.mono;
-	if (r->out)
-		fflush(r->out);
-	fflush(r->err);
-	st = es_hooks.run(o->cmd, r->err);
-	if (st < 0)
-		return 127;
-	if (r->read(r, 1))
-		return st;
+	rc = exec_command(r);
+	if (rc || r->cmd_status == ES_EXIT_CMD_NOTFOUND || r->cmd_status == ES_EXIT_CMD_NOEXEC)
+		return rc;	/* not started: nothing to report */
+	rc = r->read(r, 1);
+	if (rc)
+		return rc;
 	cmdline[0] = 0;
 	for (i = 0, n = 0; o->cmd[i] && n < sizeof(cmdline); i++)
 		n += snprintf(cmdline + n, sizeof(cmdline) - n, "%s%s", i ? " " : "", o->cmd[i]);
 	if (n >= sizeof(cmdline))
 		strcpy(cmdline + sizeof(cmdline) - 4, "...");
 	/* the report: to -o FILE, else to stderr, away from the command's stdout */
-	rc = report(r, o->output ? r->out : r->err, o->output ? r->outname : "standard error",
-		    0, 1, 0, cmdline);
-	return rc ? rc : st;
+	return report(r, o->output ? r->out : r->err, o->output ? r->outname : "standard error",
+		      0, 1, 0, cmdline);
 }
 
 /*
@@ -753,12 +808,15 @@ static int run_guest(struct run *r)
 		return 0;
 	}
 	rc = es_detect(&r->cpu, &r->info, r->err);
-	if (rc && o->cmd && es_hooks.run) {
-		/* like perf stat: the command runs all the same */
+	if (rc && o->cmd) {
+		/*
+		 * like perf stat: the command runs all the same; but the
+		 * status is exitstat's (125), and a line gives the command's
+		 */
 		fprintf(r->err, "exitstat: warning: running '%s' without exit statistics\n",
 			o->cmd[0]);
-		rc = es_hooks.run(o->cmd, r->err);
-		return rc < 0 ? 127 : rc;
+		exec_command(r);
+		return rc;
 	}
 	if (rc)
 		return rc;
@@ -794,6 +852,22 @@ static int run_host(struct run *r)
 	return run_intervals(r);
 }
 
+/*
+ * With -- COMMAND: the command's status if exitstat did its part (rc 0),
+ * else ES_EXIT_CMD_OWN, and if the command ran, a line with its status, so
+ * that neither is lost.
+ */
+static int command_status(const struct run *r, int rc)
+{
+	if (!rc)
+		return r->cmd_ran ? r->cmd_status : 0;	/* 0: -h, -V */
+	if (r->cmd_ran)
+		fprintf(r->err, "exitstat: '%s' exited with status %d; exitstat exits with %d "
+			"for its own error (status %d without a command)\n", r->o->cmd[0],
+			r->cmd_status, ES_EXIT_CMD_OWN, rc);
+	return ES_EXIT_CMD_OWN;
+}
+
 int exitstat_main(int argc, char **argv, const struct es_backend *be, FILE *out, FILE *err)
 {
 	struct opts o = { 0 };
@@ -819,7 +893,7 @@ int exitstat_main(int argc, char **argv, const struct es_backend *be, FILE *out,
 		}
 		/* some VM's file could not be read: the others were reported */
 		if (!rc && r.skipped)
-			rc = 3;
+			rc = ES_EXIT_SKIPPED;
 		es_snap_free(&r.snap[0]);
 		es_snap_free(&r.snap[1]);
 		es_host_free(&r.host[0]);
@@ -831,5 +905,6 @@ int exitstat_main(int argc, char **argv, const struct es_backend *be, FILE *out,
 		fprintf(err, "exitstat: cannot write to %s: %s\n", r.outname, strerror(errno));
 		rc = 1;
 	}
-	return r.write_failed ? 1 : rc;
+	rc = r.write_failed ? ES_EXIT_USAGE : rc;
+	return o.cmd ? command_status(&r, rc) : rc;
 }

@@ -145,9 +145,32 @@ static void t_host_table(void)
 		"    10  CPUID                       100           200000         2000    6.89    0.64\n"
 		"    30  IO_INSTRUCTION               50           400000         8000    3.44    1.28\n"
 		"        total                      1452         31200200        21487  100.00  100.00\n");
+	/* -n: no titles, but a comment line says whose table it is */
 	CHECK(host("-p 4242 --vcpus -n --sort reason") == 0);
-	CHECK(count_str(OUT, "        total ") == 3 && count_str(OUT, "\n\n") == 2);
-	CHECK(strstr(OUT, "\n\n     1  EXTERNAL_INTERRUPT          100           200000 "));
+	CHECK_STR(OUT,
+		"# all vCPUs of VM web1 (pid 4242, 2 vCPUs)\n"
+		"     1  EXTERNAL_INTERRUPT          300           600000         2000   20.66    1.92\n"
+		"    10  CPUID                       100           200000         2000    6.89    0.64\n"
+		"    30  IO_INSTRUCTION               50           400000         8000    3.44    1.28\n"
+		"    48  EPT_VIOLATION              1000         30000000        30000   68.87   96.15\n"
+		"        total                      1452         31200200        21487  100.00  100.00\n"
+		"\n"
+		"# vCPU 0 of VM web1 (pid 4242)\n"
+		"     1  EXTERNAL_INTERRUPT          200           400000         2000   20.83    1.95\n"
+		"    10  CPUID                        60           120000         2000    6.25    0.58\n"
+		"    48  EPT_VIOLATION               700         20000000        28571   72.92   97.47\n"
+		"        total                       960         20520000        21375  100.00  100.00\n"
+		"\n"
+		"# vCPU 1 of VM web1 (pid 4242)\n"
+		"     1  EXTERNAL_INTERRUPT          100           200000         2000   20.33    1.87\n"
+		"    10  CPUID                        40            80000         2000    8.13    0.75\n"
+		"    30  IO_INSTRUCTION               50           400000         8000   10.16    3.75\n"
+		"    48  EPT_VIOLATION               300         10000000        33333   60.98   93.63\n"
+		"        total                       492         10680200        21707  100.00  100.00\n");
+	/* with -t, the time too */
+	CHECK(host("-p 777 -n -t") == 0);
+	CHECK(starts(OUT, "# all vCPUs of VM qemu-kvm (pid 777, 1 vCPU), 2023-11-14 22:13:20 UTC\n"
+		     "    12  HLT "));
 	CHECK(host("-p 4242 --vcpus") == 0);
 	CHECK(strstr(OUT, "\n\nVM exits since the VM started, vCPU 1 of VM web1 (pid 4242) (Intel VMX)\n"));
 	/* -e: by the kernel's names too (IO_SMI is not in the uapi headers) */
@@ -304,7 +327,7 @@ static void t_host_errors(void)
 	CHECK(run("--host --debugfs /nonexistent/kvm") == 2);
 	CHECK_STR(ERR, "exitstat: no /nonexistent/kvm: KVM is not loaded, or debugfs is not mounted "
 		  "(mount -t debugfs none /sys/kernel/debug)\n");
-	CHECK(host("-p 1") == 2);
+	CHECK(host("-p 1") == 4);
 	snprintf(buf, sizeof(buf), "exitstat: no VM of pid 1 in %s\n", root);
 	CHECK_STR(ERR, buf);
 	CHECK(host("--vcpus") == 2);
@@ -704,7 +727,8 @@ static void t_host_clamped(void)
 	tree();
 	tree_clamped(1, 2);
 	CHECK(host("-p 4242 -n 1 2") == 0);
-	CHECK(strstr(OUT, "\n\n        total            0        0.0                0            -"
+	CHECK(strstr(OUT, "\n\n# all vCPUs of VM web1 (pid 4242, 2 vCPUs)\n"
+		      "        total            0        0.0                0            -"
 		      "       -       -\nClamped: 2 cycle windows closed"));
 	es_hooks.sleep = NULL;
 }
@@ -799,6 +823,165 @@ static void t_host_write_errors(void)
 		fclose(f);
 }
 
+/* Between blocks: vCPU 1 of web1 takes 10 HLT exits. */
+static void vcpu_sleep(unsigned int seconds)
+{
+	clock_advance(seconds);
+	PUT("kvm/4242-11/vcpu1/exit_stats",
+	    "# vmx exit reason, exits, cycles, name\n"
+	    "1 100 200000 EXTERNAL_INTERRUPT\n"
+	    "10 40 80000 CPUID\n"
+	    "12 10 1000 HLT\n"
+	    "30 50 400000 IO_INSTRUCTION\n"
+	    "48 300 10000000 EPT_VIOLATION\n"
+	    "other 2 200\n"
+	    "clamped 0\n"
+	    "total 502 10681200\n");
+}
+
+/* Between blocks: the VM of pid 777 goes away. */
+static void vm_gone_sleep(unsigned int seconds)
+{
+	char cmd[160];
+
+	clock_advance(seconds);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/777-9", root);
+	if (system(cmd))
+		printf("# %s failed\n", cmd);
+}
+
+/* -g PATTERN: VMs by name, a shell pattern; none: status 4. */
+static void t_host_vm_name(void)
+{
+	static const char head[] =
+		"    pid vm               vcpus        exits           cycles   cyc/exit  top reasons\n";
+	static const char l777[] =
+		"    777 qemu-kvm             1            6             5010        835  HLT=5 IO_SMI=1\n";
+	static const char l4242[] =
+		"   4242 web1                 2         1452         31200200      21487  "
+		"EPT_VIOLATION=1000 EXTERNAL_INTERRUPT=300 CPUID=100\n";
+	char want[512];
+
+	tree();
+	snprintf(want, sizeof(want), "%s%s", head, l4242);
+	CHECK(host("-g web1") == 0);
+	CHECK_STR(OUT, want);
+	CHECK(host("--vm-name=w*") == 0);
+	CHECK_STR(OUT, want);
+	CHECK(host("-gweb?") == 0);
+	CHECK_STR(OUT, want);
+	snprintf(want, sizeof(want), "%s%s%s", head, l777, l4242);
+	CHECK(host("-g qemu-* -g web[0-9]") == 0);
+	CHECK_STR(OUT, want);
+	/* the whole name: no substring match */
+	CHECK(host("-g web") == 4 && !*OUT);
+	snprintf(want, sizeof(want), "exitstat: no VM named 'web' in %s\n", root);
+	CHECK_STR(ERR, want);
+	CHECK(host("-g web -g db* --json") == 4 && !*OUT);
+	snprintf(want, sizeof(want), "exitstat: no VM named 'web' or 'db*' in %s\n", root);
+	CHECK_STR(ERR, want);
+	/* with -p: both must match */
+	CHECK(host("-p 4242 -g web1 -n --csv -e 48") == 0);
+	CHECK_STR(OUT, "0,48,EPT_VIOLATION,1000,30000000,cumulative,1700000000.000,,4242,web1,,0,,\n"
+		  "0,,total,1452,31200200,cumulative,1700000000.000,,4242,web1,,0,,\n");
+	CHECK(host("-p 4242 -g qemu-kvm") == 4 && !*OUT);
+	snprintf(want, sizeof(want), "exitstat: no VM of pid 4242 named 'qemu-kvm' in %s\n", root);
+	CHECK_STR(ERR, want);
+	/* a VM left out is not read: its bad file makes no warning, no status 3 */
+	PUT("kvm/777-9/exit_stats", "# vmx exit reason, exits, cycles, name\ntotal 1 1\n");
+	CHECK(host("") == 3 && strstr(ERR, "777-9/exit_stats: malformed"));
+	CHECK(host("-g web1 --prom") == 0 && !*ERR && strstr(OUT, "vm=\"web1\"") &&
+	      !strstr(OUT, "qemu-kvm"));
+	/* the only VM selected is bad: 2, as without -g */
+	CHECK(host("-g qemu-kvm") == 2 && strstr(ERR, "no VM in ") && !*OUT);
+	/* no VMs at all: no match */
+	tree();
+	snprintf(want, sizeof(want), "rm -rf %s/777-9 %s/4242-11", root, root);
+	CHECK(!system(want));
+	CHECK(host("-g web1") == 4 && !*OUT);
+	/* in interval mode: the VM gone, the run ends with status 4 */
+	tree();
+	es_hooks.sleep = vm_gone_sleep;
+	CHECK(host("-g qemu-kvm -n 1 3") == 4);
+	CHECK_STR(OUT, "    777 qemu-kvm             1            6          -             5010        835  "
+		  "HLT=5 IO_SMI=1\n");
+	snprintf(want, sizeof(want), "exitstat: no VM named 'qemu-kvm' in %s\n", root);
+	CHECK_STR(ERR, want);
+	es_hooks.sleep = NULL;
+}
+
+/* --vcpu N: vCPU N's file alone, in every format. */
+static void t_host_vcpu(void)
+{
+	char want[256];
+	int rc;
+
+	tree();
+	/* 777 has no vCPU 1: left out */
+	CHECK(host("--vcpu 1") == 0 && !*ERR);
+	CHECK_STR(OUT,
+		"    pid vm               vcpus        exits           cycles   cyc/exit  top reasons\n"
+		"   4242 web1             vcpu1          492         10680200      21707  "
+		"EPT_VIOLATION=300 EXTERNAL_INTERRUPT=100 IO_INSTRUCTION=50\n");
+	CHECK(host("-p 4242 --vcpu 1") == 0);
+	CHECK_STR(OUT,
+		"VM exits since the VM started, vCPU 1 of VM web1 (pid 4242) (Intel VMX)\n"
+		"reason  name                      exits           cycles  cycles/exit  %exits %cycles\n"
+		"    48  EPT_VIOLATION               300         10000000        33333   60.98   93.63\n"
+		"     1  EXTERNAL_INTERRUPT          100           200000         2000   20.33    1.87\n"
+		"    30  IO_INSTRUCTION               50           400000         8000   10.16    3.75\n"
+		"    10  CPUID                        40            80000         2000    8.13    0.75\n"
+		"        total                       492         10680200        21707  100.00  100.00\n");
+	CHECK(host("-p 4242 --vcpu=0 -n -e 10") == 0);
+	CHECK_STR(OUT,
+		"# vCPU 0 of VM web1 (pid 4242)\n"
+		"    10  CPUID           60           120000         2000    6.25    0.58\n"
+		"        total          960         20520000        21375  100.00  100.00\n");
+	CHECK(host("--vcpu 1 --json") == 0 && count_str(OUT, "\n") == 1);
+	CHECK(starts(OUT, "{\"isa\":\"vmx\",\"scope\":\"vcpu\",\"total_exits\":492,"));
+	CHECK(strstr(OUT, ",\"pid\":4242,\"vm\":\"web1\",\"vcpu\":1,\"clamped\":0,"));
+	CHECK(host("--vcpu 1 --csv -e 30") == 0);
+	CHECK_STR(OUT,
+		"block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu,clamped,l2_exits,l2_cycles\n"
+		"0,30,IO_INSTRUCTION,50,400000,cumulative,1700000000.000,,4242,web1,1,0,,\n"
+		"0,,total,492,10680200,cumulative,1700000000.000,,4242,web1,1,0,,\n");
+	CHECK(host("--vcpu 1 --prom") == 0);
+	CHECK(strstr(OUT, "\nkvm_exitstat_all_exits_total{vm=\"web1\",pid=\"4242\",vcpu=\"1\"} 492\n"));
+	CHECK(count_str(OUT, "{vm=") == count_str(OUT, ",vcpu=\"1\""));
+	CHECK(tmp_file(want, OUT));
+	rc = sh_check("promtool", "promtool check metrics < %s", want);
+	CHECK(rc == 0 || rc == -1);
+	unlink(want);
+	/* intervals: vCPU 1's deltas */
+	es_hooks.sleep = vcpu_sleep;
+	CHECK(host("--vcpu 1 -n 1 2") == 0);
+	CHECK_STR(OUT,
+		"   4242 web1             vcpu1          492          -         10680200      21707  "
+		"EPT_VIOLATION=300 EXTERNAL_INTERRUPT=100 IO_INSTRUCTION=50\n"
+		"   4242 web1             vcpu1           10       10.0             1000        100  HLT=10\n");
+	es_hooks.sleep = NULL;
+	/* a vCPU no VM has: status 4 */
+	CHECK(host("--vcpu 5") == 4 && !*OUT);
+	snprintf(want, sizeof(want), "exitstat: no VM with a vCPU 5 in %s\n", root);
+	CHECK_STR(ERR, want);
+	CHECK(host("-p 777 -g qemu-kvm --vcpu 1") == 4);
+	snprintf(want, sizeof(want), "exitstat: no VM of pid 777 named 'qemu-kvm' with a vCPU 1 in %s\n",
+		 root);
+	CHECK_STR(ERR, want);
+	/* 777's vcpu0 has no file: as with --vcpus */
+	CHECK(host("--vcpu 0") == 2 && strstr(ERR, "777-9/vcpu0/exit_stats): this KVM does not publish them"));
+	CHECK(host("--vcpu 0 -g web1") == 0 && strstr(OUT, " vcpu0 "));
+	/* bad values, and with --vcpus */
+	CHECK(host("--vcpu x") == 1 && starts(ERR, "exitstat: invalid --vcpu (a vCPU number): 'x'\n"));
+	CHECK(host("--vcpu 2147483648") == 1);
+	CHECK(host("--vcpus --vcpu 1") == 1 &&
+	      starts(ERR, "exitstat: --vcpus (every vCPU) and --vcpu N (one) exclude each other\n"));
+	CHECK(run("--vcpu 1") == 1 && starts(ERR, "exitstat: -p, -g, --vcpu, --vcpus and --debugfs go with --host\n"));
+	CHECK(run("-g x") == 1 && strstr(ERR, "go with --host"));
+	CHECK(host("-g") == 1 && starts(ERR, "exitstat: missing value for '-g'\n"));
+	CHECK(host("--vm-name=") == 1 && starts(ERR, "exitstat: empty PATTERN for -g\n"));
+}
+
 void host_tests(void)
 {
 	test("--host: the VM list, names from QEMU's -name or comm", t_host_list);
@@ -814,6 +997,8 @@ void host_tests(void)
 	test("--host: \"clamped\" in the table, JSON, CSV, Prometheus", t_host_clamped);
 	test("--host: \"cycles off\" shows no cycles as zeros", t_host_cycles_off);
 	test("--host: write errors", t_host_write_errors);
+	test("--host -g PATTERN: VMs by name, none: status 4", t_host_vm_name);
+	test("--host --vcpu N: one vCPU in every format", t_host_vcpu);
 	if (*base) {
 		char cmd[128];
 
