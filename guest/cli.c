@@ -9,10 +9,14 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,12 +45,126 @@ uint32_t es_perf_tsc_khz(void);
 struct es_hooks es_hooks = { NULL, real_sleep, real_clock, es_perf_tsc_khz, "/proc" };
 
 /* ------------------------------------------------------------------ */
+/*
+ * The terminal of --host --live: plain ANSI escape codes (cursor home,
+ * erase line, erase below) and termios, no curses: exitstat is one static
+ * binary with no dependencies, and on a host where it was just copied
+ * there may be no terminfo database for ncurses to find; every terminal
+ * emulator in use today takes these few VT100 codes.
+ */
+
+static struct termios saved;
+static bool raw;
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* Wait up to seconds for input on fd (-1: none): 1 readable, 0 not, -1 a signal. */
+static int real_wait(int fd, unsigned int seconds)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int n = poll(&p, fd >= 0, seconds > INT32_MAX / 1000 ? -1 : (int)seconds * 1000);
+
+	if (n < 0)
+		return errno == EINTR ? -1 : 0;
+	return n > 0;
+}
+
+int (*es_live_wait)(int fd, unsigned int seconds) = real_wait;
+
+int es_live_start(struct es_live *l, int in, int out)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct winsize ws;
+	struct termios t;
+
+	memset(l, 0, sizeof(*l));
+	l->in = -1;
+	l->rows = 24;
+	l->cols = 80;
+	if (!ioctl(out, TIOCGWINSZ, &ws) && ws.ws_row && ws.ws_col) {
+		l->rows = ws.ws_row;
+		l->cols = ws.ws_col;
+	}
+	stop = 0;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* keys only from a terminal: without one, the view just refreshes */
+	if (isatty(in) && !tcgetattr(in, &saved)) {
+		t = saved;
+		t.c_lflag &= ~(ICANON | ECHO);
+		t.c_cc[VMIN] = 1;
+		t.c_cc[VTIME] = 0;
+		if (!tcsetattr(in, TCSANOW, &t)) {
+			raw = true;
+			l->in = in;
+		}
+	}
+	return 0;
+}
+
+void es_live_stop(struct es_live *l)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+
+	if (raw)
+		tcsetattr(l->in, TCSANOW, &saved);
+	raw = false;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int es_live_key(struct es_live *l, unsigned int seconds)
+{
+	char c;
+	int n;
+
+	if (stop)
+		return -1;
+	n = es_live_wait(l->in, seconds);
+	if (n < 0 || stop)
+		return -1;
+	if (!n || l->in < 0)
+		return 0;
+	if (read(l->in, &c, 1) != 1)
+		return -1;	/* the terminal went away */
+	return (unsigned char)c;
+}
+
+/*
+ * One frame from its text: from the top left, each line cut to the width
+ * and erased to its end, as many as the height holds, the rest of the
+ * screen erased: no flicker from clearing it first.
+ */
+void es_live_draw(FILE *f, const struct es_live *l, const char *text)
+{
+	unsigned int row = 0;
+	size_t n;
+
+	fputs("\033[H", f);
+	while (*text && row + 1 < l->rows) {
+		n = strcspn(text, "\n");
+		fwrite(text, 1, n < l->cols ? n : l->cols, f);
+		fputs("\033[K\n", f);
+		text += n + (text[n] == '\n');
+		row++;
+	}
+	fputs("\033[J", f);
+}
+
+/* ------------------------------------------------------------------ */
 /* Arguments */
 
 enum format { F_TABLE, F_LINE, F_JSON, F_CSV, F_PROM, F_DEFAULT };
 
 struct opts {
-	bool all, verbose, raw, host, vcpus, no_header, stamps;
+	bool all, verbose, raw, host, vcpus, no_header, stamps, live;
 	enum format format;
 	enum es_sort sort;
 	char *reasons[MAX_REASONS];	/* -e, split at commas */
@@ -71,6 +189,7 @@ static void usage(FILE *f)
 		"       exitstat [OPTION...] [-o FILE] -- COMMAND [ARG...]\n"
 		"       exitstat --host [-p PID] [-g PATTERN] [--vcpus|--vcpu N] [OPTION...]\n"
 		"                [INTERVAL [COUNT]]\n"
+		"       exitstat --host --live [-p PID] [-g PATTERN] [--vcpu N] [INTERVAL [COUNT]]\n"
 		"       exitstat --raw LEAF [SUBLEAF]\n"
 		"       exitstat -h|--help | -V|--version\n");
 }
@@ -105,6 +224,8 @@ static void help(FILE *f)
 		"                    pattern (repeat for more); none matches: status 4\n"
 		"      --vcpus       --host: per vCPU too\n"
 		"      --vcpu N      --host: vCPU N only, of each VM that has it\n"
+		"      --live        --host: a live view, like top, every INTERVAL (2) s;\n"
+		"                    keys q quit, s sort, p pause; --line if not a terminal\n"
 		"      --debugfs DIR --host: KVM's debugfs directory (" ES_DEBUGFS ")\n"
 		"      --raw LEAF [SUBLEAF]  one CPUID, printed like cpuid -1 -r\n"
 		"  -h, --help        this help\n"
@@ -148,7 +269,7 @@ static int u32_opt(const char *v, uint32_t *x, bool zero, const char *what, FILE
 /* The options that have no short form. */
 enum {
 	OPT_JSON = 256, OPT_CSV, OPT_PROM, OPT_RAW, OPT_HOST, OPT_VCPUS, OPT_SORT,
-	OPT_TOP, OPT_DEBUGFS, OPT_TSC_KHZ, OPT_VCPU,
+	OPT_TOP, OPT_DEBUGFS, OPT_TSC_KHZ, OPT_VCPU, OPT_LIVE,
 };
 
 static const struct option long_opts[] = {
@@ -164,6 +285,7 @@ static const struct option long_opts[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "vm-name", required_argument, NULL, 'g' },
 	{ "vcpu", required_argument, NULL, OPT_VCPU },
+	{ "live", no_argument, NULL, OPT_LIVE },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "csv", no_argument, NULL, OPT_CSV },
 	{ "prom", no_argument, NULL, OPT_PROM },
@@ -222,6 +344,9 @@ static int parse_opt(int c, char *v, struct opts *o, FILE *out, FILE *err)
 	case OPT_VCPUS:
 		o->vcpus = true;
 		return -1;
+	case OPT_LIVE:
+		o->live = true;
+		return -1;
 	case 'e':
 		return split_reasons(o, v, err);
 	case 'o':
@@ -265,7 +390,7 @@ static int parse_opt(int c, char *v, struct opts *o, FILE *out, FILE *err)
 /* Rules between options; -1: go on, else the exit status. */
 static int check_args(struct opts *o, FILE *err)
 {
-	bool host_only = o->pid || o->vcpus || o->debugfs || o->nnames || o->has_vcpu;
+	bool host_only = o->pid || o->vcpus || o->debugfs || o->nnames || o->has_vcpu || o->live;
 
 	if (o->raw) {
 		if (o->cmd || o->format != F_DEFAULT || o->all || o->host || o->nreasons ||
@@ -280,7 +405,10 @@ static int check_args(struct opts *o, FILE *err)
 		return -1;
 	}
 	if (host_only && !o->host)
-		return bad(err, "-p, -g, --vcpu, --vcpus and --debugfs go with --host", NULL);
+		return bad(err, "-p, -g, --vcpu, --vcpus, --live and --debugfs go with --host", NULL);
+	if (o->live && (o->format != F_DEFAULT || o->output || o->vcpus))
+		return bad(err, "--live is a view of its own: not with --json, --csv, --prom, "
+			   "--line, -o or --vcpus (--vcpu N is fine)", NULL);
 	if (o->vcpus && o->has_vcpu)
 		return bad(err, "--vcpus (every vCPU) and --vcpu N (one) exclude each other", NULL);
 	if (o->host && o->cmd)
@@ -297,8 +425,12 @@ static int check_args(struct opts *o, FILE *err)
 		return bad(err, "invalid INTERVAL (whole seconds, at least 1):", o->pos[0]);
 	if (o->npos == 2 && (es_parse_u32(o->pos[1], &o->count) || !o->count))
 		return bad(err, "invalid COUNT (at least 1):", o->pos[1]);
-	if (!o->npos)
+	if (!o->npos && o->live)
+		o->interval = 2;	/* and no COUNT: until q */
+	else if (!o->npos)
 		o->count = 1;
+	if (o->live)
+		o->format = F_LINE;	/* where stdout is no terminal */
 	if (o->format == F_DEFAULT)
 		o->format = o->host && !o->pid ? F_LINE : F_TABLE;
 	return -1;
@@ -743,6 +875,132 @@ static int run_command(struct run *r)
 		      0, 1, 0, cmdline);
 }
 
+/* --live: how the VMs are sorted, s cycles through them. */
+enum live_sort { BY_EXITS, BY_CYCLES, BY_PID, NSORTS };
+static const char *const live_sorts[] = { "exits", "cycles", "pid" };
+
+static enum live_sort live_by;
+static const struct es_report *live_reps;
+
+static int live_cmp(const void *pa, const void *pb)
+{
+	unsigned int a = *(const unsigned int *)pa, b = *(const unsigned int *)pb;
+	const struct es_report *x = &live_reps[a], *y = &live_reps[b];
+	uint64_t u = live_by == BY_CYCLES ? x->total_cycles : x->total_exits;
+	uint64_t v = live_by == BY_CYCLES ? y->total_cycles : y->total_exits;
+
+	if (live_by != BY_PID && u != v)
+		return u < v ? 1 : -1;	/* most first */
+	return (a > b) - (a < b);	/* by pid, fd, vCPU, as read */
+}
+
+/* One frame of --live: a title, then the VMs' lines as --line has them. */
+static int live_frame(struct run *r, struct es_live *l, struct es_report *reps,
+		      unsigned int n, int a, int b, bool paused)
+{
+	const struct opts *o = r->o;
+	struct es_fmt fmt = { .header = true, .rates = true, .top = o->top };
+	struct es_report none = { .info = &r->info, .pid = 1 };
+	unsigned int i, *order;
+	char *text = NULL, when[64], stamp[32];
+	size_t len;
+	FILE *f;
+
+	order = calloc(n ? n : 1, sizeof(*order));
+	f = order ? open_memstream(&text, &len) : NULL;
+	if (!f) {
+		free(order);
+		return nomem(r);
+	}
+	for (i = 0; i < n; i++) {
+		order[i] = i;
+		r->l2_cols |= reps[i].has_l2;
+	}
+	fmt.l2 = r->l2_cols;
+	live_by %= NSORTS;
+	live_reps = reps;
+	qsort(order, n, sizeof(*order), live_cmp);
+	/* a VM that started since the last frame: its exits since it started */
+	if (a >= 0)
+		snprintf(when, sizeof(when), "in the last %.2f s",
+			 r->host[b].t.mono - r->host[a].t.mono);
+	else
+		snprintf(when, sizeof(when), "since the VMs started");
+	es_stamp(stamp, sizeof(stamp), r->host[b].t.wall, false);
+	fprintf(f, "exitstat --live  %s  VM exits %s, sorted by %s%s\n"
+		"keys: q quit, s sort (exits, cycles, pid), p pause\n\n", stamp,
+		when, live_sorts[live_by], paused ? "  [paused]" : "");
+	es_print_line_header(f, n ? &reps[0] : &none, &fmt);
+	for (i = 0; i < n; i++)
+		es_print_line(f, &reps[order[i]], &fmt);
+	free(order);
+	if (fclose(f))
+		return nomem(r);
+	es_live_draw(r->out, l, text);
+	free(text);
+	return check_write(r, r->out, r->outname);
+}
+
+static void free_reports(struct es_report *reps, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; reps && i < n; i++)
+		es_report_free(&reps[i]);
+	free(reps);
+}
+
+/*
+ * --live on a terminal: a frame every INTERVAL seconds (COUNT of them, or
+ * until q), each VM's exits since the last; s and p redraw at once.
+ */
+static int run_live(struct run *r)
+{
+	const struct opts *o = r->o;
+	struct es_report *reps = NULL;
+	struct es_clock now;
+	struct es_live l;
+	unsigned int n = 0, frames = 0;
+	bool paused = false;
+	int rc, key, a = -1, b = 0;
+
+	es_live_start(&l, STDIN_FILENO, fileno(r->out));
+	live_by = BY_EXITS;
+	es_hooks.clock(&now);
+	r->start = now.mono;
+	rc = r->read(r, b);
+	while (!rc) {
+		free_reports(reps, n);
+		reps = NULL;
+		rc = r->reports(r, a, b, &reps, &n);
+		if (rc || (rc = live_frame(r, &l, reps, n, a, b, paused)))
+			break;
+		if (o->count && ++frames >= o->count)
+			break;
+		for (;;) {
+			key = es_live_key(&l, paused ? UINT32_MAX : o->interval);
+			if (key < 0 || key == 'q' || key == 'Q')
+				goto out;
+			if (key == 's' || key == 'S')
+				live_by = (live_by + 1) % NSORTS;
+			else if (key == 'p' || key == 'P' || key == ' ')
+				paused = !paused;
+			else if (!key && !paused)
+				break;	/* time for the next frame */
+			rc = live_frame(r, &l, reps, n, a, b, paused);
+			if (rc)
+				goto out;
+		}
+		a = b;
+		b = !b;
+		rc = r->read(r, b);
+	}
+out:
+	es_live_stop(&l);
+	free_reports(reps, n);
+	return rc;
+}
+
 /*
  * Could exit reason n be counted? Not past the highest the guest's KVM
  * defines (max, from its discovery leaf), or on the host past the highest
@@ -849,6 +1107,9 @@ static int run_host(struct run *r)
 		if (rc)
 			return rc;
 	}
+	/* not a terminal (a pipe, a file): the same as --line INTERVAL */
+	if (r->o->live && r->out && fileno(r->out) >= 0 && isatty(fileno(r->out)))
+		return run_live(r);
 	return run_intervals(r);
 }
 

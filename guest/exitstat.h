@@ -8,7 +8,8 @@
  *   source_debugfs.c  the host's source: debugfs files -> snapshots per VM
  *   report.c          two snapshots -> one report (rows), names, filters
  *   format_*.c        reports -> table, line, JSON, CSV, Prometheus
- *   cli.c             the command line: which source, which format
+ *   cli.c             the command line: which source, which format; the
+ *                     terminal of --host --live
  *   exitstat.c        main() and the runner of `exitstat -- COMMAND`
  *
  * Everything but exitstat.c is linked into the unit tests, which drive the
@@ -295,6 +296,22 @@ void es_reason_str(char *buf, size_t len, unsigned int isa, uint32_t reason);
 void es_stamp(char *buf, size_t len, double wall, bool date);
 double es_seconds(const struct es_info *info, uint64_t cycles);
 void es_print_escaped(FILE *f, const char *s, const char *quote);
+
+/* ------------------------------------------------------------------ */
+/* The live view's terminal (cli.c) */
+
+struct es_live {
+	int in;				/* keys from here; -1: none (not a terminal) */
+	unsigned int rows, cols;	/* the terminal's size */
+};
+/* Keys from in (raw mode, if a terminal), SIGINT and SIGTERM to quit; 0. */
+int es_live_start(struct es_live *l, int in, int out);
+void es_live_stop(struct es_live *l);	/* the terminal as it was */
+/* Up to seconds for a key: it, 0 if none came, -1 to quit (a signal). */
+int es_live_key(struct es_live *l, unsigned int seconds);
+void es_live_draw(FILE *f, const struct es_live *l, const char *text);
+/* How es_live_key() waits: poll(); the unit tests replace it. */
+extern int (*es_live_wait)(int fd, unsigned int seconds);
 
 /* ------------------------------------------------------------------ */
 

@@ -91,7 +91,7 @@ static int left_out(int argc, char **argv)
 	static const char *const longs[] = {
 		"--all", "--verbose", "--no-header", "--line", "--timestamps", "--help",
 		"--version", "--json", "--csv", "--prom", "--raw", "--vcpus",
-		"--reasons", "--sort", "--top", "--tsc-khz", "--pid", "--vm-name", "--vcpu",
+		"--reasons", "--sort", "--top", "--tsc-khz", "--pid", "--vm-name", "--vcpu", "--live",
 	};
 	static const char *const valued[] = { "-e", "--reasons", "--sort", "--top", "--tsc-khz", "-p", "--pid",
 		"-g", "--vm-name", "--vcpu" };

@@ -4,10 +4,15 @@
  * temporary directory, in the format of the patched KVM's exit_stats files
  * (guest/source_debugfs.c), driven through exitstat_main() --debugfs DIR.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -976,10 +981,170 @@ static void t_host_vcpu(void)
 	CHECK(host("--vcpu 2147483648") == 1);
 	CHECK(host("--vcpus --vcpu 1") == 1 &&
 	      starts(ERR, "exitstat: --vcpus (every vCPU) and --vcpu N (one) exclude each other\n"));
-	CHECK(run("--vcpu 1") == 1 && starts(ERR, "exitstat: -p, -g, --vcpu, --vcpus and --debugfs go with --host\n"));
+	CHECK(run("--vcpu 1") == 1 && starts(ERR, "exitstat: -p, -g, --vcpu, --vcpus, --live and --debugfs go with --host\n"));
 	CHECK(run("-g x") == 1 && strstr(ERR, "go with --host"));
 	CHECK(host("-g") == 1 && starts(ERR, "exitstat: missing value for '-g'\n"));
 	CHECK(host("--vm-name=") == 1 && starts(ERR, "exitstat: empty PATTERN for -g\n"));
+}
+
+/* Between the first two frames: 777 exits more, VM 5-1 starts. */
+static void live_sleep(unsigned int seconds)
+{
+	clock_advance(seconds);
+	PUT("kvm/777-9/exit_stats",
+	    "# vmx exit reason, exits, cycles, name\n"
+	    "5 1 10 IO_SMI\n"
+	    "12 25 25000 HLT\n"
+	    "30 4 40000 IO_INSTRUCTION\n"
+	    "total 30 65010\n");
+	PUT("kvm/5-1/exit_stats", "# vmx exit reason, exits, cycles, name\n12 1 100000 HLT\n"
+	    "total 1 100000\n");
+}
+
+/*
+ * The live view's wait, in the child on the pseudo-terminal: the first
+ * one passes the time (the counters change); then only keys, for the
+ * test to send them when it has seen a frame (10 s at most: as a q).
+ */
+static unsigned int live_waits;
+
+static int fake_live_wait(int fd, unsigned int seconds)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	if (!live_waits++) {
+		live_sleep(seconds);
+		return 0;
+	}
+	return fd >= 0 && poll(&p, 1, 10000) == 1 ? 1 : -1;
+}
+
+/* Read the terminal until its output has want (5 s at most); the last frame in frame. */
+static bool screen_has(int fd, char *buf, size_t *len, size_t cap, const char *want,
+		       char *frame, size_t framecap)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char *start, *end;
+	size_t i, j;
+	ssize_t n;
+	int tries;
+
+	for (tries = 0; tries < 50; tries++) {
+		buf[*len] = 0;
+		end = strstr(buf, want) ? strrchr(buf, 'J') : NULL;
+		/* a whole frame: from its last ESC [ H to the ESC [ J after it */
+		start = end ? buf + *len : NULL;
+		while (start && start > buf && strncmp(start, "\033[H", 3))
+			start--;
+		if (end && start && end > start && strstr(start, want) && end[-1] == '[') {
+			snprintf(frame, framecap, "%.*s", (int)(end + 1 - start), start);
+			return true;
+		}
+		if (poll(&p, 1, 100) == 1) {
+			n = read(fd, buf + *len, cap - 1 - *len);
+			if (n <= 0)
+				break;
+			/* the terminal's ONLCR made each \n a \r\n: back to \n */
+			for (i = j = *len; i < *len + (size_t)n; i++)
+				if (buf[i] != '\r')
+					buf[j++] = buf[i];
+			*len = j;
+		}
+	}
+	printf("# not on the screen: %s\n# got: %.*s\n", want, (int)*len, buf);
+	return false;
+}
+
+/* The frame of the VM list, with these lines, sorted by this. */
+static void live_want(char *buf, size_t len, const char *when, const char *by, const char *rows)
+{
+	snprintf(buf, len,
+		 "\033[Hexitstat --live  22:13:22  VM exits %s, sorted by %s\033[K\n"
+		 "keys: q quit, s sort (exits, cycles, pid), p pause\033[K\n"
+		 "\033[K\n"
+		 "    pid vm               vcpus        exits    exits/s           cycles   cyc/exit  top reasons\033[K\n"
+		 "%s\033[J", when, by, rows);
+}
+
+/* --live: under a pseudo-terminal, with keys; else --line. */
+static void t_host_live(void)
+{
+	static const char r777[] =
+		"    777 qemu-kvm             1           24       12.0            60000       2500  HLT=20 IO_INSTRUCTION=4\033[K\n";
+	static const char r5[] =
+		"      5 ?                    0            1          -           100000     100000  HLT=1\033[K\n";
+	static const char r4242[] =
+		"   4242 web1                 2            0        0.0                0          -\033[K\n";
+	struct winsize ws = { .ws_row = 24, .ws_col = 200 };
+	char args[256], *argv[16], *t, buf[16384], frame[4096], want[2048], rows[1024];
+	size_t len = 0;
+	int argc = 0, master, st = -1;
+	pid_t pid;
+
+	/* not a terminal: the same as --line INTERVAL */
+	tree();
+	es_hooks.sleep = live_sleep;
+	CHECK(host("--live -n 1 2") == 0);
+	CHECK_STR(OUT,
+		"    777 qemu-kvm             1            6          -             5010        835  HLT=5 IO_SMI=1\n"
+		"   4242 web1                 2         1452          -         31200200      21487  EPT_VIOLATION=1000 EXTERNAL_INTERRUPT=300 CPUID=100\n"
+		"      5 ?                    0            1          -           100000     100000  HLT=1\n"
+		"    777 qemu-kvm             1           24       24.0            60000       2500  HLT=20 IO_INSTRUCTION=4\n"
+		"   4242 web1                 2            0        0.0                0          -\n");
+	es_hooks.sleep = NULL;
+	CHECK(host("--live --json") == 1 && starts(ERR, "exitstat: --live is a view of its own"));
+	CHECK(host("--live --vcpus") == 1 && host("--live -o x") == 1);
+	CHECK(run("--live") == 1 && strstr(ERR, "go with --host"));
+
+	/* a terminal: frames, then s, p, q */
+	tree();
+	snprintf(args, sizeof(args), "exitstat --host --debugfs %s --live", root);
+	for (t = strtok(args, " "); t && argc < 15; t = strtok(NULL, " "))
+		argv[argc++] = t;
+	argv[argc] = NULL;
+	live_waits = 0;
+	fflush(stdout);
+	pid = forkpty(&master, NULL, NULL, &ws);
+	if (pid == 0) {
+		struct termios tio;
+		int rc;
+
+		es_live_wait = fake_live_wait;
+		rc = exitstat_main(argc, argv, NULL, stdout, stderr);
+		/* the terminal as it was: line by line, with echo */
+		if (tcgetattr(0, &tio) || !(tio.c_lflag & ICANON) || !(tio.c_lflag & ECHO))
+			rc = 99;
+		_exit(rc);
+	}
+	CHECK(pid > 0);
+	if (pid < 0)
+		return;
+	/* the first frame: since the start; the second: 2 s of rates, sorted by exits */
+	snprintf(rows, sizeof(rows), "%s%s%s", r777, r5, r4242);
+	live_want(want, sizeof(want), "in the last 2.00 s", "exits", rows);
+	CHECK(screen_has(master, buf, &len, sizeof(buf), "12.0", frame, sizeof(frame)));
+	CHECK_STR(frame, want);
+	CHECK(count_str(buf, "\033[H") == 2 && strstr(buf, "since the VMs started"));
+	/* s: by cycles, at once, with the same numbers */
+	CHECK(write(master, "s", 1) == 1);
+	snprintf(rows, sizeof(rows), "%s%s%s", r5, r777, r4242);
+	live_want(want, sizeof(want), "in the last 2.00 s", "cycles", rows);
+	CHECK(screen_has(master, buf, &len, sizeof(buf), "sorted by cycles", frame, sizeof(frame)));
+	CHECK_STR(frame, want);
+	/* s: by pid; p: paused */
+	CHECK(write(master, "s", 1) == 1);
+	CHECK(screen_has(master, buf, &len, sizeof(buf), "sorted by pid", frame, sizeof(frame)));
+	CHECK(write(master, "p", 1) == 1);
+	snprintf(rows, sizeof(rows), "%s%s%s", r5, r777, r4242);
+	live_want(want, sizeof(want), "in the last 2.00 s", "pid  [paused]", rows);
+	CHECK(screen_has(master, buf, &len, sizeof(buf), "[paused]", frame, sizeof(frame)));
+	CHECK_STR(frame, want);
+	/* q: quits, status 0, the terminal as it was */
+	CHECK(write(master, "q", 1) == 1);
+	while (read(master, buf, sizeof(buf)) > 0)
+		;
+	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(master);
 }
 
 void host_tests(void)
@@ -999,6 +1164,7 @@ void host_tests(void)
 	test("--host: write errors", t_host_write_errors);
 	test("--host -g PATTERN: VMs by name, none: status 4", t_host_vm_name);
 	test("--host --vcpu N: one vCPU in every format", t_host_vcpu);
+	test("--host --live: a pseudo-terminal, keys s, p, q; --line elsewhere", t_host_live);
 	if (*base) {
 		char cmd[128];
 
