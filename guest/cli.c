@@ -9,16 +9,21 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "exitstat.h"
 
 #define MAX_REASONS	64
+#define MAX_NAMES	16
 
 static void real_sleep(unsigned int seconds)
 {
@@ -40,16 +45,134 @@ uint32_t es_perf_tsc_khz(void);
 struct es_hooks es_hooks = { NULL, real_sleep, real_clock, es_perf_tsc_khz, "/proc" };
 
 /* ------------------------------------------------------------------ */
+/*
+ * The terminal of --host --live: plain ANSI escape codes (cursor home,
+ * erase line, erase below) and termios, no curses: exitstat is one static
+ * binary with no dependencies, and on a host where it was just copied
+ * there may be no terminfo database for ncurses to find; every terminal
+ * emulator in use today takes these few VT100 codes.
+ */
+
+static struct termios saved;
+static bool raw;
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* Wait up to seconds for input on fd (-1: none): 1 readable, 0 not, -1 a signal. */
+static int real_wait(int fd, unsigned int seconds)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int n = poll(&p, fd >= 0, seconds > INT32_MAX / 1000 ? -1 : (int)seconds * 1000);
+
+	if (n < 0)
+		return errno == EINTR ? -1 : 0;
+	return n > 0;
+}
+
+int (*es_live_wait)(int fd, unsigned int seconds) = real_wait;
+
+int es_live_start(struct es_live *l, int in, int out)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct winsize ws;
+	struct termios t;
+
+	memset(l, 0, sizeof(*l));
+	l->in = -1;
+	l->rows = 24;
+	l->cols = 80;
+	if (!ioctl(out, TIOCGWINSZ, &ws) && ws.ws_row && ws.ws_col) {
+		l->rows = ws.ws_row;
+		l->cols = ws.ws_col;
+	}
+	stop = 0;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	/* keys only from a terminal: without one, the view just refreshes */
+	if (isatty(in) && !tcgetattr(in, &saved)) {
+		t = saved;
+		t.c_lflag &= ~(ICANON | ECHO);
+		t.c_cc[VMIN] = 1;
+		t.c_cc[VTIME] = 0;
+		if (!tcsetattr(in, TCSANOW, &t)) {
+			raw = true;
+			l->in = in;
+		}
+	}
+	return 0;
+}
+
+void es_live_stop(struct es_live *l)
+{
+	struct sigaction sa = { .sa_handler = SIG_DFL };
+
+	if (raw)
+		tcsetattr(l->in, TCSANOW, &saved);
+	raw = false;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+int es_live_key(struct es_live *l, unsigned int seconds)
+{
+	char c;
+	int n;
+
+	if (stop)
+		return -1;
+	n = es_live_wait(l->in, seconds);
+	if (n < 0 || stop)
+		return -1;
+	if (!n || l->in < 0)
+		return 0;
+	if (read(l->in, &c, 1) != 1)
+		return -1;	/* the terminal went away */
+	return (unsigned char)c;
+}
+
+/*
+ * One frame from its text: from the top left, each line cut to the width
+ * and erased to its end, as many as the height holds, the rest of the
+ * screen erased: no flicker from clearing it first.
+ */
+void es_live_draw(FILE *f, const struct es_live *l, const char *text)
+{
+	unsigned int row = 0;
+	size_t n;
+
+	fputs("\033[H", f);
+	while (*text && row + 1 < l->rows) {
+		n = strcspn(text, "\n");
+		fwrite(text, 1, n < l->cols ? n : l->cols, f);
+		fputs("\033[K\n", f);
+		text += n + (text[n] == '\n');
+		row++;
+	}
+	fputs("\033[J", f);
+}
+
+/* ------------------------------------------------------------------ */
 /* Arguments */
 
 enum format { F_TABLE, F_LINE, F_JSON, F_CSV, F_PROM, F_DEFAULT };
 
 struct opts {
-	bool all, verbose, raw, host, vcpus, no_header, stamps;
+	bool all, verbose, raw, host, vcpus, no_header, stamps, live;
 	enum format format;
 	enum es_sort sort;
 	char *reasons[MAX_REASONS];	/* -e, split at commas */
 	unsigned int nreasons;
+	const char *names[MAX_NAMES];	/* -g, each a pattern */
+	unsigned int nnames;
+	bool has_vcpu;			/* --vcpu */
+	uint32_t vcpu;
 	const char *output, *debugfs;
 	uint32_t pid, top, tsc_khz;
 	char **cmd;
@@ -64,7 +187,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: exitstat [OPTION...] [INTERVAL [COUNT]]\n"
 		"       exitstat [OPTION...] [-o FILE] -- COMMAND [ARG...]\n"
-		"       exitstat --host [-p PID] [--vcpus] [OPTION...] [INTERVAL [COUNT]]\n"
+		"       exitstat --host [-p PID] [-g PATTERN] [--vcpus|--vcpu N] [OPTION...]\n"
+		"                [INTERVAL [COUNT]]\n"
+		"       exitstat --host --live [-p PID] [-g PATTERN] [--vcpu N] [INTERVAL [COUNT]]\n"
 		"       exitstat --raw LEAF [SUBLEAF]\n"
 		"       exitstat -h|--help | -V|--version\n");
 }
@@ -79,7 +204,7 @@ static void help(FILE *f)
 		"  INTERVAL [COUNT]  first the exits since the start, then those of\n"
 		"                    every INTERVAL seconds, with rates; COUNT blocks in all\n"
 		"  -- COMMAND        the exits while COMMAND ran, on stderr (or -o FILE);\n"
-		"                    exits with COMMAND's status\n"
+		"                    exits with COMMAND's status (125: exitstat's own error)\n"
 		"  -a, --all         also list reasons with no exits\n"
 		"  -v, --verbose     show the ABI details and the undefined reasons\n"
 		"  -e, --reasons R[,R...]  only these reasons, by name or number\n"
@@ -95,7 +220,12 @@ static void help(FILE *f)
 		"      --tsc-khz KHZ the host's TSC rate, for times per exit\n"
 		"      --host        on the hypervisor: every VM from debugfs (root)\n"
 		"  -p, --pid PID     --host: the VM of process PID, as a table\n"
+		"  -g, --vm-name PATTERN  --host: the VMs whose name matches the shell\n"
+		"                    pattern (repeat for more); none matches: status 4\n"
 		"      --vcpus       --host: per vCPU too\n"
+		"      --vcpu N      --host: vCPU N only, of each VM that has it\n"
+		"      --live        --host: a live view, like top, every INTERVAL (2) s;\n"
+		"                    keys q quit, s sort, p pause; --line if not a terminal\n"
 		"      --debugfs DIR --host: KVM's debugfs directory (" ES_DEBUGFS ")\n"
 		"      --raw LEAF [SUBLEAF]  one CPUID, printed like cpuid -1 -r\n"
 		"  -h, --help        this help\n"
@@ -139,7 +269,7 @@ static int u32_opt(const char *v, uint32_t *x, bool zero, const char *what, FILE
 /* The options that have no short form. */
 enum {
 	OPT_JSON = 256, OPT_CSV, OPT_PROM, OPT_RAW, OPT_HOST, OPT_VCPUS, OPT_SORT,
-	OPT_TOP, OPT_DEBUGFS, OPT_TSC_KHZ,
+	OPT_TOP, OPT_DEBUGFS, OPT_TSC_KHZ, OPT_VCPU, OPT_LIVE,
 };
 
 static const struct option long_opts[] = {
@@ -153,6 +283,9 @@ static const struct option long_opts[] = {
 	{ "reasons", required_argument, NULL, 'e' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "pid", required_argument, NULL, 'p' },
+	{ "vm-name", required_argument, NULL, 'g' },
+	{ "vcpu", required_argument, NULL, OPT_VCPU },
+	{ "live", no_argument, NULL, OPT_LIVE },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "csv", no_argument, NULL, OPT_CSV },
 	{ "prom", no_argument, NULL, OPT_PROM },
@@ -211,6 +344,9 @@ static int parse_opt(int c, char *v, struct opts *o, FILE *out, FILE *err)
 	case OPT_VCPUS:
 		o->vcpus = true;
 		return -1;
+	case OPT_LIVE:
+		o->live = true;
+		return -1;
 	case 'e':
 		return split_reasons(o, v, err);
 	case 'o':
@@ -226,6 +362,17 @@ static int parse_opt(int c, char *v, struct opts *o, FILE *out, FILE *err)
 	case 'p':
 		if (u32_opt(v, &o->pid, false, "invalid PID:", err) >= 0 || o->pid > INT32_MAX)
 			return o->pid > INT32_MAX ? bad(err, "invalid PID:", v) : 1;
+		return -1;
+	case 'g':
+		if (o->nnames == MAX_NAMES)
+			return bad(err, "too many -g patterns", NULL);
+		o->names[o->nnames++] = v;
+		return *v ? -1 : bad(err, "empty PATTERN for -g", NULL);
+	case OPT_VCPU:
+		if (u32_opt(v, &o->vcpu, true, "invalid --vcpu (a vCPU number):", err) >= 0 ||
+		    o->vcpu > INT32_MAX)
+			return o->vcpu > INT32_MAX ? bad(err, "invalid --vcpu (a vCPU number):", v) : 1;
+		o->has_vcpu = true;
 		return -1;
 	case OPT_SORT:
 		/* any case, like the names of -e */
@@ -243,7 +390,7 @@ static int parse_opt(int c, char *v, struct opts *o, FILE *out, FILE *err)
 /* Rules between options; -1: go on, else the exit status. */
 static int check_args(struct opts *o, FILE *err)
 {
-	bool host_only = o->pid || o->vcpus || o->debugfs;
+	bool host_only = o->pid || o->vcpus || o->debugfs || o->nnames || o->has_vcpu || o->live;
 
 	if (o->raw) {
 		if (o->cmd || o->format != F_DEFAULT || o->all || o->host || o->nreasons ||
@@ -258,7 +405,12 @@ static int check_args(struct opts *o, FILE *err)
 		return -1;
 	}
 	if (host_only && !o->host)
-		return bad(err, "-p, --vcpus and --debugfs go with --host", NULL);
+		return bad(err, "-p, -g, --vcpu, --vcpus, --live and --debugfs go with --host", NULL);
+	if (o->live && (o->format != F_DEFAULT || o->output || o->vcpus))
+		return bad(err, "--live is a view of its own: not with --json, --csv, --prom, "
+			   "--line, -o or --vcpus (--vcpu N is fine)", NULL);
+	if (o->vcpus && o->has_vcpu)
+		return bad(err, "--vcpus (every vCPU) and --vcpu N (one) exclude each other", NULL);
 	if (o->host && o->cmd)
 		return bad(err, "--host and -- COMMAND exclude each other", NULL);
 	if (o->host && o->all)
@@ -273,8 +425,12 @@ static int check_args(struct opts *o, FILE *err)
 		return bad(err, "invalid INTERVAL (whole seconds, at least 1):", o->pos[0]);
 	if (o->npos == 2 && (es_parse_u32(o->pos[1], &o->count) || !o->count))
 		return bad(err, "invalid COUNT (at least 1):", o->pos[1]);
-	if (!o->npos)
+	if (!o->npos && o->live)
+		o->interval = 2;	/* and no COUNT: until q */
+	else if (!o->npos)
 		o->count = 1;
+	if (o->live)
+		o->format = F_LINE;	/* where stdout is no terminal */
 	if (o->format == F_DEFAULT)
 		o->format = o->host && !o->pid ? F_LINE : F_TABLE;
 	return -1;
@@ -287,7 +443,7 @@ static int check_args(struct opts *o, FILE *err)
  */
 static int parse_args(int argc, char **argv, struct opts *o, FILE *out, FILE *err)
 {
-	static const char shorts[] = ":avn1thVe:o:p:";
+	static const char shorts[] = ":avn1thVe:o:p:g:";
 	char shortopt[3] = "-?";
 	int i, n, c, rc;
 
@@ -339,6 +495,8 @@ struct run {
 	const char *outname;
 	char *tmpname;			/* -o's file as written, until renamed */
 	bool write_failed;
+	bool cmd_ran;			/* -- COMMAND: it was started (or exec failed) */
+	int cmd_status;			/*  its status, 126 or 127 if exec failed */
 	unsigned int skipped;		/* the host: VMs whose files were bad */
 	bool l2_cols;			/* line format: a block had the L2 column */
 	struct es_select sel;
@@ -473,11 +631,18 @@ static int guest_reports(struct run *r, int a, int b, struct es_report **reps, u
 static int host_read(struct run *r, int slot)
 {
 	struct es_host *h = &r->host[slot];
+	const struct opts *o = r->o;
+	struct es_host_sel sel = {
+		.pid = o->pid, .names = o->names, .nnames = o->nnames,
+		.vcpu = o->has_vcpu ? (int)o->vcpu : -1, .vcpus = o->vcpus,
+	};
 	unsigned int i;
+	int rc;
 
 	es_host_free(h);
-	if (es_host_read(r->root, r->o->pid, r->o->vcpus, h, r->err))
-		return 2;
+	rc = es_host_read(r->root, &sel, h, r->err);
+	if (rc)
+		return rc;
 	r->skipped += h->skipped;
 	for (i = 0; i < h->nvms; i++) {
 		h->vms[i].info.tsc_khz = r->info.tsc_khz;
@@ -506,18 +671,22 @@ static const struct es_snap *find_vcpu(const struct es_vm *vm, int id)
 	return NULL;
 }
 
-/* Per VM, and per vCPU with --vcpus (only those in --prom: no double count). */
+/*
+ * Per VM, and per vCPU with --vcpus (only those in --prom: no double
+ * count); with --vcpu N, only vCPU N's.
+ */
 static int host_reports(struct run *r, int a, int b, struct es_report **reps, unsigned int *n)
 {
 	const struct es_host *hb = &r->host[b];
 	const struct es_vm *vm, *old;
-	bool whole = !r->o->vcpus || r->o->format != F_PROM;
+	bool per_vcpu = r->o->vcpus || r->o->has_vcpu;
+	bool whole = !r->o->has_vcpu && (!r->o->vcpus || r->o->format != F_PROM);
 	unsigned int i, j, max = 0;
 	struct es_report *rep;
 	int k;
 
 	for (i = 0; i < hb->nvms; i++)
-		max += whole + (r->o->vcpus ? hb->vms[i].nvcpus : 0);
+		max += whole + (per_vcpu ? hb->vms[i].nvcpus : 0);
 	*n = 0;
 	*reps = calloc(max ? max : 1, sizeof(**reps));
 	if (!*reps)
@@ -525,7 +694,7 @@ static int host_reports(struct run *r, int a, int b, struct es_report **reps, un
 	for (i = 0; i < hb->nvms; i++) {
 		vm = &hb->vms[i];
 		old = find_vm(a < 0 ? NULL : &r->host[a], vm->dir);
-		for (k = whole ? -1 : 0; k < (r->o->vcpus ? (int)vm->nvcpus : 0); k++) {
+		for (k = whole ? -1 : 0; k < (per_vcpu ? (int)vm->nvcpus : 0); k++) {
 			rep = &(*reps)[*n];
 			if (es_report(&vm->info, k < 0 ? (old ? &old->snap : NULL) :
 				      find_vcpu(old, vm->vcpu_ids[k]),
@@ -533,7 +702,7 @@ static int host_reports(struct run *r, int a, int b, struct es_report **reps, un
 				goto fail;
 			rep->pid = vm->pid;
 			rep->vm = vm->name;
-			rep->nvcpus = vm->nvcpus;
+			rep->nvcpus = vm->all_vcpus;
 			rep->vcpu = k < 0 ? -1 : vm->vcpu_ids[k];
 			++*n;
 		}
@@ -654,38 +823,182 @@ static int run_intervals(struct run *r)
 	return rc;
 }
 
+/*
+ * Run -- COMMAND: its status in r->cmd_status once it was started; 0 if
+ * exitstat did its part, else exitstat's own status (exitstat_main() makes
+ * that ES_EXIT_CMD_OWN).
+ */
+static int exec_command(struct run *r)
+{
+	int st;
+
+	if (!es_hooks.run) {
+		fprintf(r->err, "exitstat: cannot run commands here\n");
+		return ES_EXIT_NO_STATS;
+	}
+	if (r->out)
+		fflush(r->out);
+	fflush(r->err);
+	st = es_hooks.run(r->o->cmd, r->err);
+	if (st == ES_RUN_FAILED || (st < 0 && st != ES_RUN_NOT_FOUND && st != ES_RUN_CANNOT_EXEC))
+		return ES_EXIT_NO_STATS;
+	r->cmd_ran = true;
+	r->cmd_status = st == ES_RUN_NOT_FOUND ? ES_EXIT_CMD_NOTFOUND :
+			st == ES_RUN_CANNOT_EXEC ? ES_EXIT_CMD_NOEXEC : st;
+	return 0;
+}
+
 static int run_command(struct run *r)
 {
 	const struct opts *o = r->o;
 	char cmdline[100];
 	size_t n;
-	int i, st, rc;
+	int i, rc;
 
-	if (!es_hooks.run) {
-		fprintf(r->err, "exitstat: cannot run commands here\n");
-		return 127;
-	}
 	rc = r->read(r, 0);
 	if (rc)
 		return rc;
 	r->start = r->snap[0].t.mono;
-	if (r->out)
-		fflush(r->out);
-	fflush(r->err);
-	st = es_hooks.run(o->cmd, r->err);
-	if (st < 0)
-		return 127;
-	if (r->read(r, 1))
-		return st;
+	rc = exec_command(r);
+	if (rc || r->cmd_status == ES_EXIT_CMD_NOTFOUND || r->cmd_status == ES_EXIT_CMD_NOEXEC)
+		return rc;	/* not started: nothing to report */
+	rc = r->read(r, 1);
+	if (rc)
+		return rc;
 	cmdline[0] = 0;
 	for (i = 0, n = 0; o->cmd[i] && n < sizeof(cmdline); i++)
 		n += snprintf(cmdline + n, sizeof(cmdline) - n, "%s%s", i ? " " : "", o->cmd[i]);
 	if (n >= sizeof(cmdline))
 		strcpy(cmdline + sizeof(cmdline) - 4, "...");
 	/* the report: to -o FILE, else to stderr, away from the command's stdout */
-	rc = report(r, o->output ? r->out : r->err, o->output ? r->outname : "standard error",
-		    0, 1, 0, cmdline);
-	return rc ? rc : st;
+	return report(r, o->output ? r->out : r->err, o->output ? r->outname : "standard error",
+		      0, 1, 0, cmdline);
+}
+
+/* --live: how the VMs are sorted, s cycles through them. */
+enum live_sort { BY_EXITS, BY_CYCLES, BY_PID, NSORTS };
+static const char *const live_sorts[] = { "exits", "cycles", "pid" };
+
+static enum live_sort live_by;
+static const struct es_report *live_reps;
+
+static int live_cmp(const void *pa, const void *pb)
+{
+	unsigned int a = *(const unsigned int *)pa, b = *(const unsigned int *)pb;
+	const struct es_report *x = &live_reps[a], *y = &live_reps[b];
+	uint64_t u = live_by == BY_CYCLES ? x->total_cycles : x->total_exits;
+	uint64_t v = live_by == BY_CYCLES ? y->total_cycles : y->total_exits;
+
+	if (live_by != BY_PID && u != v)
+		return u < v ? 1 : -1;	/* most first */
+	return (a > b) - (a < b);	/* by pid, fd, vCPU, as read */
+}
+
+/* One frame of --live: a title, then the VMs' lines as --line has them. */
+static int live_frame(struct run *r, struct es_live *l, struct es_report *reps,
+		      unsigned int n, int a, int b, bool paused)
+{
+	const struct opts *o = r->o;
+	struct es_fmt fmt = { .header = true, .rates = true, .top = o->top };
+	struct es_report none = { .info = &r->info, .pid = 1 };
+	unsigned int i, *order;
+	char *text = NULL, when[64], stamp[32];
+	size_t len;
+	FILE *f;
+
+	order = calloc(n ? n : 1, sizeof(*order));
+	f = order ? open_memstream(&text, &len) : NULL;
+	if (!f) {
+		free(order);
+		return nomem(r);
+	}
+	for (i = 0; i < n; i++) {
+		order[i] = i;
+		r->l2_cols |= reps[i].has_l2;
+	}
+	fmt.l2 = r->l2_cols;
+	live_by %= NSORTS;
+	live_reps = reps;
+	qsort(order, n, sizeof(*order), live_cmp);
+	/* a VM that started since the last frame: its exits since it started */
+	if (a >= 0)
+		snprintf(when, sizeof(when), "in the last %.2f s",
+			 r->host[b].t.mono - r->host[a].t.mono);
+	else
+		snprintf(when, sizeof(when), "since the VMs started");
+	es_stamp(stamp, sizeof(stamp), r->host[b].t.wall, false);
+	fprintf(f, "exitstat --live  %s  VM exits %s, sorted by %s%s\n"
+		"keys: q quit, s sort (exits, cycles, pid), p pause\n\n", stamp,
+		when, live_sorts[live_by], paused ? "  [paused]" : "");
+	es_print_line_header(f, n ? &reps[0] : &none, &fmt);
+	for (i = 0; i < n; i++)
+		es_print_line(f, &reps[order[i]], &fmt);
+	free(order);
+	if (fclose(f))
+		return nomem(r);
+	es_live_draw(r->out, l, text);
+	free(text);
+	return check_write(r, r->out, r->outname);
+}
+
+static void free_reports(struct es_report *reps, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; reps && i < n; i++)
+		es_report_free(&reps[i]);
+	free(reps);
+}
+
+/*
+ * --live on a terminal: a frame every INTERVAL seconds (COUNT of them, or
+ * until q), each VM's exits since the last; s and p redraw at once.
+ */
+static int run_live(struct run *r)
+{
+	const struct opts *o = r->o;
+	struct es_report *reps = NULL;
+	struct es_clock now;
+	struct es_live l;
+	unsigned int n = 0, frames = 0;
+	bool paused = false;
+	int rc, key, a = -1, b = 0;
+
+	es_live_start(&l, STDIN_FILENO, fileno(r->out));
+	live_by = BY_EXITS;
+	es_hooks.clock(&now);
+	r->start = now.mono;
+	rc = r->read(r, b);
+	while (!rc) {
+		free_reports(reps, n);
+		reps = NULL;
+		rc = r->reports(r, a, b, &reps, &n);
+		if (rc || (rc = live_frame(r, &l, reps, n, a, b, paused)))
+			break;
+		if (o->count && ++frames >= o->count)
+			break;
+		for (;;) {
+			key = es_live_key(&l, paused ? UINT32_MAX : o->interval);
+			if (key < 0 || key == 'q' || key == 'Q')
+				goto out;
+			if (key == 's' || key == 'S')
+				live_by = (live_by + 1) % NSORTS;
+			else if (key == 'p' || key == 'P' || key == ' ')
+				paused = !paused;
+			else if (!key && !paused)
+				break;	/* time for the next frame */
+			rc = live_frame(r, &l, reps, n, a, b, paused);
+			if (rc)
+				goto out;
+		}
+		a = b;
+		b = !b;
+		rc = r->read(r, b);
+	}
+out:
+	es_live_stop(&l);
+	free_reports(reps, n);
+	return rc;
 }
 
 /*
@@ -753,12 +1066,15 @@ static int run_guest(struct run *r)
 		return 0;
 	}
 	rc = es_detect(&r->cpu, &r->info, r->err);
-	if (rc && o->cmd && es_hooks.run) {
-		/* like perf stat: the command runs all the same */
+	if (rc && o->cmd) {
+		/*
+		 * like perf stat: the command runs all the same; but the
+		 * status is exitstat's (125), and a line gives the command's
+		 */
 		fprintf(r->err, "exitstat: warning: running '%s' without exit statistics\n",
 			o->cmd[0]);
-		rc = es_hooks.run(o->cmd, r->err);
-		return rc < 0 ? 127 : rc;
+		exec_command(r);
+		return rc;
 	}
 	if (rc)
 		return rc;
@@ -791,7 +1107,26 @@ static int run_host(struct run *r)
 		if (rc)
 			return rc;
 	}
+	/* not a terminal (a pipe, a file): the same as --line INTERVAL */
+	if (r->o->live && r->out && fileno(r->out) >= 0 && isatty(fileno(r->out)))
+		return run_live(r);
 	return run_intervals(r);
+}
+
+/*
+ * With -- COMMAND: the command's status if exitstat did its part (rc 0),
+ * else ES_EXIT_CMD_OWN, and if the command ran, a line with its status, so
+ * that neither is lost.
+ */
+static int command_status(const struct run *r, int rc)
+{
+	if (!rc)
+		return r->cmd_ran ? r->cmd_status : 0;	/* 0: -h, -V */
+	if (r->cmd_ran)
+		fprintf(r->err, "exitstat: '%s' exited with status %d; exitstat exits with %d "
+			"for its own error (status %d without a command)\n", r->o->cmd[0],
+			r->cmd_status, ES_EXIT_CMD_OWN, rc);
+	return ES_EXIT_CMD_OWN;
 }
 
 int exitstat_main(int argc, char **argv, const struct es_backend *be, FILE *out, FILE *err)
@@ -819,7 +1154,7 @@ int exitstat_main(int argc, char **argv, const struct es_backend *be, FILE *out,
 		}
 		/* some VM's file could not be read: the others were reported */
 		if (!rc && r.skipped)
-			rc = 3;
+			rc = ES_EXIT_SKIPPED;
 		es_snap_free(&r.snap[0]);
 		es_snap_free(&r.snap[1]);
 		es_host_free(&r.host[0]);
@@ -831,5 +1166,6 @@ int exitstat_main(int argc, char **argv, const struct es_backend *be, FILE *out,
 		fprintf(err, "exitstat: cannot write to %s: %s\n", r.outname, strerror(errno));
 		rc = 1;
 	}
-	return r.write_failed ? 1 : rc;
+	rc = r.write_failed ? ES_EXIT_USAGE : rc;
+	return o.cmd ? command_status(&r, rc) : rc;
 }

@@ -8,7 +8,8 @@
  *   source_debugfs.c  the host's source: debugfs files -> snapshots per VM
  *   report.c          two snapshots -> one report (rows), names, filters
  *   format_*.c        reports -> table, line, JSON, CSV, Prometheus
- *   cli.c             the command line: which source, which format
+ *   cli.c             the command line: which source, which format; the
+ *                     terminal of --host --live
  *   exitstat.c        main() and the runner of `exitstat -- COMMAND`
  *
  * Everything but exitstat.c is linked into the unit tests, which drive the
@@ -49,6 +50,24 @@
 
 #define ES_DEBUGFS		"/sys/kernel/debug/kvm"
 
+/*
+ * exitstat's exit statuses (exitstat.1, EXIT STATUS). With -- COMMAND, the
+ * command's status if exitstat itself succeeded, else ES_EXIT_CMD_OWN, as
+ * env(1), nice(1) and timeout(1) do; 126 and 127 as the shell gives them.
+ */
+#define ES_EXIT_USAGE		1	/* bad arguments, or a write error */
+#define ES_EXIT_NO_STATS	2	/* no statistics, out of memory */
+#define ES_EXIT_SKIPPED		3	/* host: a VM's file was bad, left out */
+#define ES_EXIT_NO_MATCH	4	/* host: no VM matches -p, -g, --vcpu */
+#define ES_EXIT_CMD_OWN		125	/* -- COMMAND: exitstat's own error */
+#define ES_EXIT_CMD_NOEXEC	126	/* -- COMMAND: found, cannot be run */
+#define ES_EXIT_CMD_NOTFOUND	127	/* -- COMMAND: not found */
+
+/* What es_hooks.run returns when the command did not start. */
+#define ES_RUN_NOT_FOUND	(-1)	/* execvp(): ENOENT */
+#define ES_RUN_CANNOT_EXEC	(-2)	/* execvp(): any other error */
+#define ES_RUN_FAILED		(-3)	/* exitstat's own: pipe(), fork() */
+
 /* ------------------------------------------------------------------ */
 /* What the unit tests replace */
 
@@ -66,7 +85,7 @@ struct es_clock {
 
 /* What exitstat_main() needs beyond CPUID; main() and the tests fill it. */
 struct es_hooks {
-	/* Run argv; exit status, 128 + signal if killed, -1 if not started. */
+	/* Run argv; exit status, 128 + signal if killed, or ES_RUN_*. */
 	int (*run)(char *const argv[], FILE *err);
 	void (*sleep)(unsigned int seconds);
 	void (*clock)(struct es_clock *now);
@@ -154,7 +173,8 @@ struct es_vm {
 	char dir[32];			/* "<pid>-<fd>" */
 	int pid, fd;
 	char name[64];			/* QEMU's -name, else the comm */
-	unsigned int nvcpus;		/* vcpu<N> directories */
+	unsigned int all_vcpus;		/* vcpu<N> directories */
+	unsigned int nvcpus;		/* of those, the selected ones (all, or --vcpu's) */
 	int *vcpu_ids;			/* their N, ascending */
 	struct es_info info;
 	struct es_snap snap;		/* the whole VM */
@@ -167,12 +187,21 @@ struct es_host {
 	struct es_clock t;
 	unsigned int skipped;		/* VMs whose files could not be read */
 };
+/* Which VMs and vCPUs es_host_read() reads. */
+struct es_host_sel {
+	int pid;			/* 0: any */
+	const char *const *names;	/* shell patterns (fnmatch) for the name; */
+	unsigned int nnames;		/*  a VM matches any; none: all VMs */
+	int vcpu;			/* >= 0: that vCPU's file only; VMs without it left out */
+	bool vcpus;			/* every vCPU's file too */
+};
 /*
- * All VMs (pid 0) or one pid's; 0, or 2 after a message on err. A VM whose
- * file cannot be read or parsed is left out, with a warning on err, and
- * counted in skipped; if that leaves no VM, it is 2.
+ * The VMs that sel selects; 0, or after a message on err: 2, or
+ * ES_EXIT_NO_MATCH if sel selects something and no VM matches it. A VM
+ * whose file cannot be read or parsed is left out, with a warning on err,
+ * and counted in skipped; if that leaves no VM, it is 2.
  */
-int es_host_read(const char *root, int pid, bool vcpus, struct es_host *h, FILE *err);
+int es_host_read(const char *root, const struct es_host_sel *sel, struct es_host *h, FILE *err);
 void es_host_free(struct es_host *h);
 /* One exit_stats file's text: 0, or -1 with why (line number and cause). */
 int es_host_parse(const char *text, size_t len, struct es_info *info,
@@ -267,6 +296,22 @@ void es_reason_str(char *buf, size_t len, unsigned int isa, uint32_t reason);
 void es_stamp(char *buf, size_t len, double wall, bool date);
 double es_seconds(const struct es_info *info, uint64_t cycles);
 void es_print_escaped(FILE *f, const char *s, const char *quote);
+
+/* ------------------------------------------------------------------ */
+/* The live view's terminal (cli.c) */
+
+struct es_live {
+	int in;				/* keys from here; -1: none (not a terminal) */
+	unsigned int rows, cols;	/* the terminal's size */
+};
+/* Keys from in (raw mode, if a terminal), SIGINT and SIGTERM to quit; 0. */
+int es_live_start(struct es_live *l, int in, int out);
+void es_live_stop(struct es_live *l);	/* the terminal as it was */
+/* Up to seconds for a key: it, 0 if none came, -1 to quit (a signal). */
+int es_live_key(struct es_live *l, unsigned int seconds);
+void es_live_draw(FILE *f, const struct es_live *l, const char *text);
+/* How es_live_key() waits: poll(); the unit tests replace it. */
+extern int (*es_live_wait)(int fd, unsigned int seconds);
 
 /* ------------------------------------------------------------------ */
 

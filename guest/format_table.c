@@ -111,6 +111,20 @@ void es_print_table(FILE *f, const struct es_report *rep, const struct es_fmt *f
 			info->global ? "global" : "vm", info->cycles_off ?
 			"cycles not counted (bit 25 set)" : "cycles counted (bit 25 clear)");
 	}
+	if (!fmt->header && rep->pid) {
+		/*
+		 * -n on the host: no title, but whose table it is, on a
+		 * comment line, for a block may hold the VM's and each
+		 * vCPU's (--vcpus), or several VMs' of one process
+		 */
+		fputs("# ", f);
+		print_scope(f, rep);
+		if (fmt->stamps) {
+			es_stamp(stamp, sizeof(stamp), rep->time, true);
+			fprintf(f, ", %s", stamp);
+		}
+		fputc('\n', f);
+	}
 	if (fmt->header) {
 		fprintf(f, "%s, ", fmt->title);
 		print_scope(f, rep);

@@ -3,7 +3,7 @@
  * exitstat, the host's source: the patched KVM's debugfs files
  *
  *   <root>/<pid>-<fd>/exit_stats		the whole VM
- *   <root>/<pid>-<fd>/vcpu<N>/exit_stats	one vCPU (--vcpus)
+ *   <root>/<pid>-<fd>/vcpu<N>/exit_stats	one vCPU (--vcpus, --vcpu N)
  *
  * both in the same format:
  *
@@ -31,6 +31,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <linux/perf_event.h>
 #include <stdlib.h>
 #include <string.h>
@@ -431,8 +432,11 @@ static int numbered(const char *s, const char *prefix)
 	return v;
 }
 
-/* The vcpu<N> directories: their count, or -1 if the VM is gone. */
-static int find_vcpus(const char *root, struct es_vm *vm)
+/*
+ * The vcpu<N> directories: all of them counted in all_vcpus, those that
+ * only (-1: all) selects in vcpu_ids; their count, or -1 if the VM is gone.
+ */
+static int find_vcpus(const char *root, struct es_vm *vm, int only)
 {
 	char path[512];
 	struct dirent *d;
@@ -446,6 +450,9 @@ static int find_vcpus(const char *root, struct es_vm *vm)
 	while ((d = readdir(dir))) {
 		id = numbered(d->d_name, "vcpu");
 		if (id < 0)
+			continue;
+		vm->all_vcpus++;
+		if (only >= 0 && id != only)
 			continue;
 		ids = realloc(vm->vcpu_ids, (vm->nvcpus + 1) * sizeof(*ids));
 		if (!ids)
@@ -470,8 +477,6 @@ static int read_vm(const char *root, struct es_vm *vm, bool vcpus, FILE *err)
 	struct es_info vinfo;
 	int rc;
 
-	if (find_vcpus(root, vm) < 0)
-		return NO_FILE;
 	snprintf(path, sizeof(path), "%s/%s/exit_stats", root, vm->dir);
 	rc = read_stats(path, &vm->info, &vm->snap, err);
 	if (rc || !vcpus)
@@ -521,14 +526,53 @@ static int open_root(const char *root, DIR **dir, FILE *err)
 	return 2;
 }
 
-int es_host_read(const char *root, int pid, bool vcpus, struct es_host *h, FILE *err)
+/* Does the VM's name match one of sel's patterns (or are there none)? */
+static bool name_selected(const struct es_host_sel *sel, const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < sel->nnames; i++)
+		if (!fnmatch(sel->names[i], name, 0))
+			return true;
+	return !sel->nnames;
+}
+
+/* "no VM of pid 42 named 'web*' or 'db' with a vCPU 3 in ROOT" */
+static void no_match(const struct es_host_sel *sel, const char *root, FILE *err)
+{
+	unsigned int i;
+
+	fputs("exitstat: no VM", err);
+	if (sel->pid)
+		fprintf(err, " of pid %d", sel->pid);
+	for (i = 0; i < sel->nnames; i++)
+		fprintf(err, "%s'%s'", i ? " or " : " named ", sel->names[i]);
+	if (sel->vcpu >= 0)
+		fprintf(err, " with a vCPU %d", sel->vcpu);
+	fprintf(err, " in %s\n", root);
+}
+
+static void vm_free(struct es_vm *vm)
+{
+	unsigned int i;
+
+	es_snap_free(&vm->snap);
+	for (i = 0; vm->vcpus && i < vm->nvcpus; i++)
+		es_snap_free(&vm->vcpus[i]);
+	free(vm->vcpus);
+	free(vm->vcpu_ids);
+}
+
+int es_host_read(const char *root, const struct es_host_sel *sel, struct es_host *h, FILE *err)
 {
 	struct es_vm *vm, *vms;
 	struct dirent *d;
-	unsigned int nogo = 0, i;
+	unsigned int nogo = 0;
+	bool vcpus = sel->vcpus || sel->vcpu >= 0;
+	bool selecting = sel->pid || sel->nnames || sel->vcpu >= 0;
 	char *dash;
 	DIR *dir;
-	int rc = 0, p, fd;
+	int rc = 0, p, fd, pid = sel->pid;
 
 	memset(h, 0, sizeof(*h));
 	es_hooks.clock(&h->t);
@@ -556,7 +600,19 @@ int es_host_read(const char *root, int pid, bool vcpus, struct es_host *h, FILE 
 		vm->pid = p;
 		vm->fd = fd;
 		h->nvms++;
-		rc = read_vm(root, vm, vcpus, err);
+		/*
+		 * the selection first, so that a VM it leaves out is not
+		 * read at all: its file cannot make a warning or status 3
+		 */
+		vm_name(vm);
+		rc = find_vcpus(root, vm, sel->vcpu) < 0 ? NO_FILE : 0;
+		if (!rc && (!name_selected(sel, vm->name) || (sel->vcpu >= 0 && !vm->nvcpus))) {
+			vm_free(vm);
+			h->nvms--;
+			continue;
+		}
+		if (!rc)
+			rc = read_vm(root, vm, vcpus, err);
 		if (rc == NO_FILE || rc == BAD_FILE) {
 			/*
 			 * gone since readdir(), or no file: either way not
@@ -568,16 +624,11 @@ int es_host_read(const char *root, int pid, bool vcpus, struct es_host *h, FILE 
 			} else {
 				nogo += !access(root, F_OK);
 			}
-			es_snap_free(&vm->snap);
-			for (i = 0; vm->vcpus && i < vm->nvcpus; i++)
-				es_snap_free(&vm->vcpus[i]);
-			free(vm->vcpus);
-			free(vm->vcpu_ids);
+			vm_free(vm);
 			h->nvms--;
 			rc = 0;
 			continue;
 		}
-		vm_name(vm);
 	}
 	closedir(dir);
 	if (!rc && h->skipped && !h->nvms) {
@@ -589,9 +640,9 @@ int es_host_read(const char *root, int pid, bool vcpus, struct es_host *h, FILE 
 			root);
 		rc = 2;
 	}
-	if (!rc && pid && !h->nvms) {
-		fprintf(err, "exitstat: no VM of pid %d in %s\n", pid, root);
-		rc = 2;
+	if (!rc && selecting && !h->nvms) {
+		no_match(sel, root, err);
+		rc = ES_EXIT_NO_MATCH;
 	}
 	if (rc) {
 		es_host_free(h);
@@ -604,15 +655,10 @@ int es_host_read(const char *root, int pid, bool vcpus, struct es_host *h, FILE 
 
 void es_host_free(struct es_host *h)
 {
-	unsigned int i, j;
+	unsigned int i;
 
-	for (i = 0; i < h->nvms; i++) {
-		es_snap_free(&h->vms[i].snap);
-		for (j = 0; h->vms[i].vcpus && j < h->vms[i].nvcpus; j++)
-			es_snap_free(&h->vms[i].vcpus[j]);
-		free(h->vms[i].vcpus);
-		free(h->vms[i].vcpu_ids);
-	}
+	for (i = 0; i < h->nvms; i++)
+		vm_free(&h->vms[i]);
 	free(h->vms);
 	memset(h, 0, sizeof(*h));
 }

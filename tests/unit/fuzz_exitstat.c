@@ -91,9 +91,10 @@ static int left_out(int argc, char **argv)
 	static const char *const longs[] = {
 		"--all", "--verbose", "--no-header", "--line", "--timestamps", "--help",
 		"--version", "--json", "--csv", "--prom", "--raw", "--vcpus",
-		"--reasons", "--sort", "--top", "--tsc-khz", "--pid",
+		"--reasons", "--sort", "--top", "--tsc-khz", "--pid", "--vm-name", "--vcpu", "--live",
 	};
-	static const char *const valued[] = { "-e", "--reasons", "--sort", "--top", "--tsc-khz", "-p", "--pid" };
+	static const char *const valued[] = { "-e", "--reasons", "--sort", "--top", "--tsc-khz", "-p", "--pid",
+		"-g", "--vm-name", "--vcpu" };
 	int i, npos = 0;
 	size_t k, n;
 	uint32_t v;
@@ -111,8 +112,8 @@ static int left_out(int argc, char **argv)
 		} else if (argv[i][0] == '-' && strchr(argv[i], 'o')) {
 			return 1;
 		} else if (argv[i][0] == '-') {
-			/* -ve 5: a group that ends in -e or -p takes the next word */
-			n = strcspn(argv[i] + 1, "ep") + 1;
+			/* -ve 5: a group that ends in -e, -p or -g takes the next word */
+			n = strcspn(argv[i] + 1, "epg") + 1;
 			if (argv[i][n] && !argv[i][n + 1]) {
 				i++;
 				continue;

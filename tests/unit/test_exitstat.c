@@ -535,17 +535,36 @@ static void t_command(void)
 	F.run_status = -1;
 	CHECK(run("-- no-such-command") == 127);
 	CHECK(!strstr(ERR, "VM exits"));
+	/* found but not runnable: 126, as the shell says; exitstat's own failure: 125 */
+	scene();
+	F.run_status = ES_RUN_CANNOT_EXEC;
+	CHECK(run("-- /etc") == 126 && !strstr(ERR, "VM exits"));
+	scene();
+	F.run_status = ES_RUN_FAILED;
+	CHECK(run("-- true") == 125 && !strstr(ERR, "VM exits"));
 	es_hooks.run = NULL;
-	CHECK(run("-- true") == 127);
+	CHECK(run("-- true") == 125);
+	CHECK_STR(ERR, "exitstat: cannot run commands here\n");
 
-	/* no ABI: the command runs all the same, with a warning; its status */
+	/*
+	 * no ABI: the command runs all the same, with a warning; the status
+	 * is exitstat's own (125), and a line gives the command's
+	 */
 	es_hooks.run = fake_run;
 	scene();
 	F.patched = false;
 	F.run_status = 5;
+	CHECK(run("-- true") == 125 && F.nruns == 1);
+	CHECK_STR(ERR, "exitstat: the hypervisor (KVM) does not provide exit statistics: "
+		  "no patched KVM, or kvm.exit_stats=0\n"
+		  "exitstat: warning: running 'true' without exit statistics\n"
+		  "exitstat: 'true' exited with status 5; exitstat exits with 125 for its own "
+		  "error (status 2 without a command)\n");
+	/* a usage error with a command: 125, and the command does not run */
+	scene();
+	F.run_status = 5;
+	CHECK(run("--bogus -- true") == 125 && F.nruns == 0 && strstr(ERR, "usage: exitstat"));
 	CHECK(run("-- true") == 5 && F.nruns == 1);
-	CHECK(strstr(ERR, "exitstat: warning: running 'true' without exit statistics\n"));
-	CHECK(!strstr(ERR, "VM exits"));
 	es_hooks.run = NULL;
 }
 
@@ -607,8 +626,10 @@ static void t_output_file(void)
 	F.run_status = 4;
 	snprintf(args, sizeof(args), "--output=%s -- true", path);
 	CHECK(run(args) == 4 && !*ERR);
-	CHECK(run("-o /nonexistent/dir/x -- true") == 1);
-	CHECK_STR(ERR, "exitstat: cannot open /nonexistent/dir/x: No such file or directory\n");
+	CHECK(run("-o /nonexistent/dir/x -- true") == 125);
+	CHECK_STR(ERR, "exitstat: cannot open /nonexistent/dir/x: No such file or directory\n"
+		  "exitstat: 'true' exited with status 4; exitstat exits with 125 for its own "
+		  "error (status 1 without a command)\n");
 	CHECK(run("-o") == 1 && strstr(ERR, "missing value for '-o'"));
 	/* and in interval mode, the blocks */
 	snprintf(args, sizeof(args), "--csv -o %s", path);
@@ -623,7 +644,7 @@ static void t_output_file(void)
 	CHECK(run(args) == 2 && file_is(path, "the previous report\n", false) && no_tmp_left(path));
 	snprintf(args, sizeof(args), "-o %s -- true", path);
 	F.run_status = 0;
-	CHECK(run(args) == 0 && file_is(path, "the previous report\n", false) && no_tmp_left(path));
+	CHECK(run(args) == 125 && file_is(path, "the previous report\n", false) && no_tmp_left(path));
 	/* a report replaces it whole, keeping its mode */
 	scene();
 	snprintf(args, sizeof(args), "--json -o %s", path);
@@ -782,6 +803,19 @@ static void t_csv(void)
 	CHECK(starts(OUT, "0,114,cpuid,") && strstr(OUT, "\n0,64,DE excp,2,20,"));
 }
 
+/* A usage error: 1, or with -- COMMAND 125 (exitstat's own error, as env's). */
+static int usage_status(const char *args)
+{
+	size_t n;
+
+	for (; *args; args += n + !!args[n]) {
+		n = strcspn(args, " ");
+		if (n == 2 && !strncmp(args, "--", 2))
+			return 125;
+	}
+	return 1;
+}
+
 static void t_raw(void)
 {
 	static const char *bad[] = { "--raw", "--raw x", "--raw -1", "--raw 4294967296",
@@ -802,7 +836,7 @@ static void t_raw(void)
 	CHECK(run("--raw 0x40000000") == 0);
 	CHECK_STR(OUT, "   0x40000000 0x00: eax=0x40000001 ebx=0x4b4d564b ecx=0x564b4d56 edx=0x0000004d\n");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (run(bad[i]) != 1 || *OUT || strncmp(ERR, "exitstat: ", 10) ||
+		if (run(bad[i]) != usage_status(bad[i]) || *OUT || strncmp(ERR, "exitstat: ", 10) ||
 		    !strstr(ERR, "usage: exitstat")) {
 			printf("# '%s' not rejected\n", bad[i]);
 			ok = false;
@@ -870,7 +904,7 @@ static void t_bad_args(void)
 
 	scene();
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (run(bad[i]) != 1 || *OUT || strncmp(ERR, "exitstat: ", 10) ||
+		if (run(bad[i]) != usage_status(bad[i]) || *OUT || strncmp(ERR, "exitstat: ", 10) ||
 		    !strstr(ERR, "usage: exitstat")) {
 			printf("# '%s' not rejected: %s", bad[i], ERR);
 			ok = false;
@@ -1225,6 +1259,28 @@ static void t_counted_without_handler(void)
 		      "\"cycles\":400000}]}\n"));
 }
 
+/* Run exitstat with err as its standard error; OUT gets its output. */
+static int exitstat_main_err(FILE *err, const char *args)
+{
+	char buf[512], *argv[32], *t;
+	int argc = 0, rc;
+	size_t n;
+	FILE *o;
+
+	free(OUT);
+	free(ERR);
+	argv[argc++] = "exitstat";
+	snprintf(buf, sizeof(buf), "%s", args);
+	for (t = strtok(buf, " "); t && argc < 31; t = strtok(NULL, " "))
+		argv[argc++] = t;
+	argv[argc] = NULL;
+	o = open_memstream(&OUT, &n);
+	rc = exitstat_main(argc, argv, &fake_be, o, err);
+	fclose(o);
+	ERR = strdup("");
+	return rc;
+}
+
 /* A FILE on which every write fails: /dev/full, or a closed descriptor. */
 static FILE *broken(bool full)
 {
@@ -1267,8 +1323,34 @@ static void t_write_errors(void)
 	scene();
 	CHECK(run("--csv -o /dev/full") == 1);
 	CHECK_STR(ERR, "exitstat: cannot write to /dev/full: No space left on device\n");
+	/*
+	 * with a command: exitstat's write error is 125, never the
+	 * command's status, which a line gives
+	 */
 	es_hooks.run = fake_run;
-	CHECK(run("-o /dev/full -- true") == 1 && count_str(ERR, "\n") == 1);
+	scene();
+	F.run_status = 5;
+	CHECK(run("-o /dev/full -- sh -c exit_5") == 125 && F.nruns == 1);
+	CHECK_STR(ERR, "exitstat: cannot write to /dev/full: No space left on device\n"
+		  "exitstat: 'sh' exited with status 5; exitstat exits with 125 for its own "
+		  "error (status 1 without a command)\n");
+	scene();
+	F.run_status = 0;
+	CHECK(run("-o /dev/full -- true") == 125 && count_str(ERR, "\n") == 2);
+	/* the report on a full stderr: the same */
+	scene();
+	F.run_status = 5;
+	f = broken(true);
+	CHECK(f && exitstat_main_err(f, "-- sh -c exit_5") == 125);
+	if (f)
+		fclose(f);
+	/* stdout full, but exitstat writes nothing there: the command's status */
+	scene();
+	F.run_status = 5;
+	f = broken(true);
+	CHECK(f && run_to(f, "-- sh -c exit_5") == 5 && strstr(ERR, "VM exits while 'sh -c exit_5'"));
+	if (f)
+		fclose(f);
 	es_hooks.run = NULL;
 }
 
@@ -1312,6 +1394,32 @@ static void t_binary(void)
 	}
 	snprintf(cmd, sizeof(cmd), "%s -V >/dev/null", exitstat_bin);
 	CHECK(system(cmd) == 0);
+	/*
+	 * with a command, exitstat's own errors are 125, not the command's 5:
+	 * here (no patched KVM on this machine, or no hypervisor) the command
+	 * runs without statistics, and a line gives its status; a usage error
+	 * runs nothing
+	 */
+	snprintf(cmd, sizeof(cmd), "%s -o /dev/full -- sh -c 'exit 5' 2>/dev/null", exitstat_bin);
+	f = popen(cmd, "r");
+	path[0] = 0;
+	if (f) {
+		path[fread(path, 1, sizeof(path) - 1, f)] = 0;
+		st = pclose(f);
+	}
+	CHECK(f && WIFEXITED(st) && WEXITSTATUS(st) == 125);
+	snprintf(cmd, sizeof(cmd), "%s -o /dev/full -- sh -c 'exit 5' 2>&1 | "
+		 "grep -q \"^exitstat: 'sh' exited with status 5; exitstat exits with 125\"",
+		 exitstat_bin);
+	CHECK(system(cmd) == 0);
+	snprintf(cmd, sizeof(cmd), "%s --bogus -- sh -c 'echo ran; exit 5' 2>/dev/null", exitstat_bin);
+	f = popen(cmd, "r");
+	path[0] = 0;
+	if (f) {
+		path[fread(path, 1, sizeof(path) - 1, f)] = 0;
+		st = pclose(f);
+	}
+	CHECK(f && WIFEXITED(st) && WEXITSTATUS(st) == 125 && !*path);
 }
 
 static void t_help_version(void)

@@ -4,10 +4,15 @@
  * temporary directory, in the format of the patched KVM's exit_stats files
  * (guest/source_debugfs.c), driven through exitstat_main() --debugfs DIR.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "unit.h"
@@ -145,9 +150,32 @@ static void t_host_table(void)
 		"    10  CPUID                       100           200000         2000    6.89    0.64\n"
 		"    30  IO_INSTRUCTION               50           400000         8000    3.44    1.28\n"
 		"        total                      1452         31200200        21487  100.00  100.00\n");
+	/* -n: no titles, but a comment line says whose table it is */
 	CHECK(host("-p 4242 --vcpus -n --sort reason") == 0);
-	CHECK(count_str(OUT, "        total ") == 3 && count_str(OUT, "\n\n") == 2);
-	CHECK(strstr(OUT, "\n\n     1  EXTERNAL_INTERRUPT          100           200000 "));
+	CHECK_STR(OUT,
+		"# all vCPUs of VM web1 (pid 4242, 2 vCPUs)\n"
+		"     1  EXTERNAL_INTERRUPT          300           600000         2000   20.66    1.92\n"
+		"    10  CPUID                       100           200000         2000    6.89    0.64\n"
+		"    30  IO_INSTRUCTION               50           400000         8000    3.44    1.28\n"
+		"    48  EPT_VIOLATION              1000         30000000        30000   68.87   96.15\n"
+		"        total                      1452         31200200        21487  100.00  100.00\n"
+		"\n"
+		"# vCPU 0 of VM web1 (pid 4242)\n"
+		"     1  EXTERNAL_INTERRUPT          200           400000         2000   20.83    1.95\n"
+		"    10  CPUID                        60           120000         2000    6.25    0.58\n"
+		"    48  EPT_VIOLATION               700         20000000        28571   72.92   97.47\n"
+		"        total                       960         20520000        21375  100.00  100.00\n"
+		"\n"
+		"# vCPU 1 of VM web1 (pid 4242)\n"
+		"     1  EXTERNAL_INTERRUPT          100           200000         2000   20.33    1.87\n"
+		"    10  CPUID                        40            80000         2000    8.13    0.75\n"
+		"    30  IO_INSTRUCTION               50           400000         8000   10.16    3.75\n"
+		"    48  EPT_VIOLATION               300         10000000        33333   60.98   93.63\n"
+		"        total                       492         10680200        21707  100.00  100.00\n");
+	/* with -t, the time too */
+	CHECK(host("-p 777 -n -t") == 0);
+	CHECK(starts(OUT, "# all vCPUs of VM qemu-kvm (pid 777, 1 vCPU), 2023-11-14 22:13:20 UTC\n"
+		     "    12  HLT "));
 	CHECK(host("-p 4242 --vcpus") == 0);
 	CHECK(strstr(OUT, "\n\nVM exits since the VM started, vCPU 1 of VM web1 (pid 4242) (Intel VMX)\n"));
 	/* -e: by the kernel's names too (IO_SMI is not in the uapi headers) */
@@ -304,7 +332,7 @@ static void t_host_errors(void)
 	CHECK(run("--host --debugfs /nonexistent/kvm") == 2);
 	CHECK_STR(ERR, "exitstat: no /nonexistent/kvm: KVM is not loaded, or debugfs is not mounted "
 		  "(mount -t debugfs none /sys/kernel/debug)\n");
-	CHECK(host("-p 1") == 2);
+	CHECK(host("-p 1") == 4);
 	snprintf(buf, sizeof(buf), "exitstat: no VM of pid 1 in %s\n", root);
 	CHECK_STR(ERR, buf);
 	CHECK(host("--vcpus") == 2);
@@ -704,7 +732,8 @@ static void t_host_clamped(void)
 	tree();
 	tree_clamped(1, 2);
 	CHECK(host("-p 4242 -n 1 2") == 0);
-	CHECK(strstr(OUT, "\n\n        total            0        0.0                0            -"
+	CHECK(strstr(OUT, "\n\n# all vCPUs of VM web1 (pid 4242, 2 vCPUs)\n"
+		      "        total            0        0.0                0            -"
 		      "       -       -\nClamped: 2 cycle windows closed"));
 	es_hooks.sleep = NULL;
 }
@@ -799,6 +828,325 @@ static void t_host_write_errors(void)
 		fclose(f);
 }
 
+/* Between blocks: vCPU 1 of web1 takes 10 HLT exits. */
+static void vcpu_sleep(unsigned int seconds)
+{
+	clock_advance(seconds);
+	PUT("kvm/4242-11/vcpu1/exit_stats",
+	    "# vmx exit reason, exits, cycles, name\n"
+	    "1 100 200000 EXTERNAL_INTERRUPT\n"
+	    "10 40 80000 CPUID\n"
+	    "12 10 1000 HLT\n"
+	    "30 50 400000 IO_INSTRUCTION\n"
+	    "48 300 10000000 EPT_VIOLATION\n"
+	    "other 2 200\n"
+	    "clamped 0\n"
+	    "total 502 10681200\n");
+}
+
+/* Between blocks: the VM of pid 777 goes away. */
+static void vm_gone_sleep(unsigned int seconds)
+{
+	char cmd[160];
+
+	clock_advance(seconds);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/777-9", root);
+	if (system(cmd))
+		printf("# %s failed\n", cmd);
+}
+
+/* -g PATTERN: VMs by name, a shell pattern; none: status 4. */
+static void t_host_vm_name(void)
+{
+	static const char head[] =
+		"    pid vm               vcpus        exits           cycles   cyc/exit  top reasons\n";
+	static const char l777[] =
+		"    777 qemu-kvm             1            6             5010        835  HLT=5 IO_SMI=1\n";
+	static const char l4242[] =
+		"   4242 web1                 2         1452         31200200      21487  "
+		"EPT_VIOLATION=1000 EXTERNAL_INTERRUPT=300 CPUID=100\n";
+	char want[512];
+
+	tree();
+	snprintf(want, sizeof(want), "%s%s", head, l4242);
+	CHECK(host("-g web1") == 0);
+	CHECK_STR(OUT, want);
+	CHECK(host("--vm-name=w*") == 0);
+	CHECK_STR(OUT, want);
+	CHECK(host("-gweb?") == 0);
+	CHECK_STR(OUT, want);
+	snprintf(want, sizeof(want), "%s%s%s", head, l777, l4242);
+	CHECK(host("-g qemu-* -g web[0-9]") == 0);
+	CHECK_STR(OUT, want);
+	/* the whole name: no substring match */
+	CHECK(host("-g web") == 4 && !*OUT);
+	snprintf(want, sizeof(want), "exitstat: no VM named 'web' in %s\n", root);
+	CHECK_STR(ERR, want);
+	CHECK(host("-g web -g db* --json") == 4 && !*OUT);
+	snprintf(want, sizeof(want), "exitstat: no VM named 'web' or 'db*' in %s\n", root);
+	CHECK_STR(ERR, want);
+	/* with -p: both must match */
+	CHECK(host("-p 4242 -g web1 -n --csv -e 48") == 0);
+	CHECK_STR(OUT, "0,48,EPT_VIOLATION,1000,30000000,cumulative,1700000000.000,,4242,web1,,0,,\n"
+		  "0,,total,1452,31200200,cumulative,1700000000.000,,4242,web1,,0,,\n");
+	CHECK(host("-p 4242 -g qemu-kvm") == 4 && !*OUT);
+	snprintf(want, sizeof(want), "exitstat: no VM of pid 4242 named 'qemu-kvm' in %s\n", root);
+	CHECK_STR(ERR, want);
+	/* a VM left out is not read: its bad file makes no warning, no status 3 */
+	PUT("kvm/777-9/exit_stats", "# vmx exit reason, exits, cycles, name\ntotal 1 1\n");
+	CHECK(host("") == 3 && strstr(ERR, "777-9/exit_stats: malformed"));
+	CHECK(host("-g web1 --prom") == 0 && !*ERR && strstr(OUT, "vm=\"web1\"") &&
+	      !strstr(OUT, "qemu-kvm"));
+	/* the only VM selected is bad: 2, as without -g */
+	CHECK(host("-g qemu-kvm") == 2 && strstr(ERR, "no VM in ") && !*OUT);
+	/* no VMs at all: no match */
+	tree();
+	snprintf(want, sizeof(want), "rm -rf %s/777-9 %s/4242-11", root, root);
+	CHECK(!system(want));
+	CHECK(host("-g web1") == 4 && !*OUT);
+	/* in interval mode: the VM gone, the run ends with status 4 */
+	tree();
+	es_hooks.sleep = vm_gone_sleep;
+	CHECK(host("-g qemu-kvm -n 1 3") == 4);
+	CHECK_STR(OUT, "    777 qemu-kvm             1            6          -             5010        835  "
+		  "HLT=5 IO_SMI=1\n");
+	snprintf(want, sizeof(want), "exitstat: no VM named 'qemu-kvm' in %s\n", root);
+	CHECK_STR(ERR, want);
+	es_hooks.sleep = NULL;
+}
+
+/* --vcpu N: vCPU N's file alone, in every format. */
+static void t_host_vcpu(void)
+{
+	char want[256];
+	int rc;
+
+	tree();
+	/* 777 has no vCPU 1: left out */
+	CHECK(host("--vcpu 1") == 0 && !*ERR);
+	CHECK_STR(OUT,
+		"    pid vm               vcpus        exits           cycles   cyc/exit  top reasons\n"
+		"   4242 web1             vcpu1          492         10680200      21707  "
+		"EPT_VIOLATION=300 EXTERNAL_INTERRUPT=100 IO_INSTRUCTION=50\n");
+	CHECK(host("-p 4242 --vcpu 1") == 0);
+	CHECK_STR(OUT,
+		"VM exits since the VM started, vCPU 1 of VM web1 (pid 4242) (Intel VMX)\n"
+		"reason  name                      exits           cycles  cycles/exit  %exits %cycles\n"
+		"    48  EPT_VIOLATION               300         10000000        33333   60.98   93.63\n"
+		"     1  EXTERNAL_INTERRUPT          100           200000         2000   20.33    1.87\n"
+		"    30  IO_INSTRUCTION               50           400000         8000   10.16    3.75\n"
+		"    10  CPUID                        40            80000         2000    8.13    0.75\n"
+		"        total                       492         10680200        21707  100.00  100.00\n");
+	CHECK(host("-p 4242 --vcpu=0 -n -e 10") == 0);
+	CHECK_STR(OUT,
+		"# vCPU 0 of VM web1 (pid 4242)\n"
+		"    10  CPUID           60           120000         2000    6.25    0.58\n"
+		"        total          960         20520000        21375  100.00  100.00\n");
+	CHECK(host("--vcpu 1 --json") == 0 && count_str(OUT, "\n") == 1);
+	CHECK(starts(OUT, "{\"isa\":\"vmx\",\"scope\":\"vcpu\",\"total_exits\":492,"));
+	CHECK(strstr(OUT, ",\"pid\":4242,\"vm\":\"web1\",\"vcpu\":1,\"clamped\":0,"));
+	CHECK(host("--vcpu 1 --csv -e 30") == 0);
+	CHECK_STR(OUT,
+		"block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu,clamped,l2_exits,l2_cycles\n"
+		"0,30,IO_INSTRUCTION,50,400000,cumulative,1700000000.000,,4242,web1,1,0,,\n"
+		"0,,total,492,10680200,cumulative,1700000000.000,,4242,web1,1,0,,\n");
+	CHECK(host("--vcpu 1 --prom") == 0);
+	CHECK(strstr(OUT, "\nkvm_exitstat_all_exits_total{vm=\"web1\",pid=\"4242\",vcpu=\"1\"} 492\n"));
+	CHECK(count_str(OUT, "{vm=") == count_str(OUT, ",vcpu=\"1\""));
+	CHECK(tmp_file(want, OUT));
+	rc = sh_check("promtool", "promtool check metrics < %s", want);
+	CHECK(rc == 0 || rc == -1);
+	unlink(want);
+	/* intervals: vCPU 1's deltas */
+	es_hooks.sleep = vcpu_sleep;
+	CHECK(host("--vcpu 1 -n 1 2") == 0);
+	CHECK_STR(OUT,
+		"   4242 web1             vcpu1          492          -         10680200      21707  "
+		"EPT_VIOLATION=300 EXTERNAL_INTERRUPT=100 IO_INSTRUCTION=50\n"
+		"   4242 web1             vcpu1           10       10.0             1000        100  HLT=10\n");
+	es_hooks.sleep = NULL;
+	/* a vCPU no VM has: status 4 */
+	CHECK(host("--vcpu 5") == 4 && !*OUT);
+	snprintf(want, sizeof(want), "exitstat: no VM with a vCPU 5 in %s\n", root);
+	CHECK_STR(ERR, want);
+	CHECK(host("-p 777 -g qemu-kvm --vcpu 1") == 4);
+	snprintf(want, sizeof(want), "exitstat: no VM of pid 777 named 'qemu-kvm' with a vCPU 1 in %s\n",
+		 root);
+	CHECK_STR(ERR, want);
+	/* 777's vcpu0 has no file: as with --vcpus */
+	CHECK(host("--vcpu 0") == 2 && strstr(ERR, "777-9/vcpu0/exit_stats): this KVM does not publish them"));
+	CHECK(host("--vcpu 0 -g web1") == 0 && strstr(OUT, " vcpu0 "));
+	/* bad values, and with --vcpus */
+	CHECK(host("--vcpu x") == 1 && starts(ERR, "exitstat: invalid --vcpu (a vCPU number): 'x'\n"));
+	CHECK(host("--vcpu 2147483648") == 1);
+	CHECK(host("--vcpus --vcpu 1") == 1 &&
+	      starts(ERR, "exitstat: --vcpus (every vCPU) and --vcpu N (one) exclude each other\n"));
+	CHECK(run("--vcpu 1") == 1 && starts(ERR, "exitstat: -p, -g, --vcpu, --vcpus, --live and --debugfs go with --host\n"));
+	CHECK(run("-g x") == 1 && strstr(ERR, "go with --host"));
+	CHECK(host("-g") == 1 && starts(ERR, "exitstat: missing value for '-g'\n"));
+	CHECK(host("--vm-name=") == 1 && starts(ERR, "exitstat: empty PATTERN for -g\n"));
+}
+
+/* Between the first two frames: 777 exits more, VM 5-1 starts. */
+static void live_sleep(unsigned int seconds)
+{
+	clock_advance(seconds);
+	PUT("kvm/777-9/exit_stats",
+	    "# vmx exit reason, exits, cycles, name\n"
+	    "5 1 10 IO_SMI\n"
+	    "12 25 25000 HLT\n"
+	    "30 4 40000 IO_INSTRUCTION\n"
+	    "total 30 65010\n");
+	PUT("kvm/5-1/exit_stats", "# vmx exit reason, exits, cycles, name\n12 1 100000 HLT\n"
+	    "total 1 100000\n");
+}
+
+/*
+ * The live view's wait, in the child on the pseudo-terminal: the first
+ * one passes the time (the counters change); then only keys, for the
+ * test to send them when it has seen a frame (10 s at most: as a q).
+ */
+static unsigned int live_waits;
+
+static int fake_live_wait(int fd, unsigned int seconds)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	if (!live_waits++) {
+		live_sleep(seconds);
+		return 0;
+	}
+	return fd >= 0 && poll(&p, 1, 10000) == 1 ? 1 : -1;
+}
+
+/* Read the terminal until its output has want (5 s at most); the last frame in frame. */
+static bool screen_has(int fd, char *buf, size_t *len, size_t cap, const char *want,
+		       char *frame, size_t framecap)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char *start, *end;
+	size_t i, j;
+	ssize_t n;
+	int tries;
+
+	for (tries = 0; tries < 50; tries++) {
+		buf[*len] = 0;
+		end = strstr(buf, want) ? strrchr(buf, 'J') : NULL;
+		/* a whole frame: from its last ESC [ H to the ESC [ J after it */
+		start = end ? buf + *len : NULL;
+		while (start && start > buf && strncmp(start, "\033[H", 3))
+			start--;
+		if (end && start && end > start && strstr(start, want) && end[-1] == '[') {
+			snprintf(frame, framecap, "%.*s", (int)(end + 1 - start), start);
+			return true;
+		}
+		if (poll(&p, 1, 100) == 1) {
+			n = read(fd, buf + *len, cap - 1 - *len);
+			if (n <= 0)
+				break;
+			/* the terminal's ONLCR made each \n a \r\n: back to \n */
+			for (i = j = *len; i < *len + (size_t)n; i++)
+				if (buf[i] != '\r')
+					buf[j++] = buf[i];
+			*len = j;
+		}
+	}
+	printf("# not on the screen: %s\n# got: %.*s\n", want, (int)*len, buf);
+	return false;
+}
+
+/* The frame of the VM list, with these lines, sorted by this. */
+static void live_want(char *buf, size_t len, const char *when, const char *by, const char *rows)
+{
+	snprintf(buf, len,
+		 "\033[Hexitstat --live  22:13:22  VM exits %s, sorted by %s\033[K\n"
+		 "keys: q quit, s sort (exits, cycles, pid), p pause\033[K\n"
+		 "\033[K\n"
+		 "    pid vm               vcpus        exits    exits/s           cycles   cyc/exit  top reasons\033[K\n"
+		 "%s\033[J", when, by, rows);
+}
+
+/* --live: under a pseudo-terminal, with keys; else --line. */
+static void t_host_live(void)
+{
+	static const char r777[] =
+		"    777 qemu-kvm             1           24       12.0            60000       2500  HLT=20 IO_INSTRUCTION=4\033[K\n";
+	static const char r5[] =
+		"      5 ?                    0            1          -           100000     100000  HLT=1\033[K\n";
+	static const char r4242[] =
+		"   4242 web1                 2            0        0.0                0          -\033[K\n";
+	struct winsize ws = { .ws_row = 24, .ws_col = 200 };
+	char args[256], *argv[16], *t, buf[16384], frame[4096], want[2048], rows[1024];
+	size_t len = 0;
+	int argc = 0, master, st = -1;
+	pid_t pid;
+
+	/* not a terminal: the same as --line INTERVAL */
+	tree();
+	es_hooks.sleep = live_sleep;
+	CHECK(host("--live -n 1 2") == 0);
+	CHECK_STR(OUT,
+		"    777 qemu-kvm             1            6          -             5010        835  HLT=5 IO_SMI=1\n"
+		"   4242 web1                 2         1452          -         31200200      21487  EPT_VIOLATION=1000 EXTERNAL_INTERRUPT=300 CPUID=100\n"
+		"      5 ?                    0            1          -           100000     100000  HLT=1\n"
+		"    777 qemu-kvm             1           24       24.0            60000       2500  HLT=20 IO_INSTRUCTION=4\n"
+		"   4242 web1                 2            0        0.0                0          -\n");
+	es_hooks.sleep = NULL;
+	CHECK(host("--live --json") == 1 && starts(ERR, "exitstat: --live is a view of its own"));
+	CHECK(host("--live --vcpus") == 1 && host("--live -o x") == 1);
+	CHECK(run("--live") == 1 && strstr(ERR, "go with --host"));
+
+	/* a terminal: frames, then s, p, q */
+	tree();
+	snprintf(args, sizeof(args), "exitstat --host --debugfs %s --live", root);
+	for (t = strtok(args, " "); t && argc < 15; t = strtok(NULL, " "))
+		argv[argc++] = t;
+	argv[argc] = NULL;
+	live_waits = 0;
+	fflush(stdout);
+	pid = forkpty(&master, NULL, NULL, &ws);
+	if (pid == 0) {
+		struct termios tio;
+		int rc;
+
+		es_live_wait = fake_live_wait;
+		rc = exitstat_main(argc, argv, NULL, stdout, stderr);
+		/* the terminal as it was: line by line, with echo */
+		if (tcgetattr(0, &tio) || !(tio.c_lflag & ICANON) || !(tio.c_lflag & ECHO))
+			rc = 99;
+		_exit(rc);
+	}
+	CHECK(pid > 0);
+	if (pid < 0)
+		return;
+	/* the first frame: since the start; the second: 2 s of rates, sorted by exits */
+	snprintf(rows, sizeof(rows), "%s%s%s", r777, r5, r4242);
+	live_want(want, sizeof(want), "in the last 2.00 s", "exits", rows);
+	CHECK(screen_has(master, buf, &len, sizeof(buf), "12.0", frame, sizeof(frame)));
+	CHECK_STR(frame, want);
+	CHECK(count_str(buf, "\033[H") == 2 && strstr(buf, "since the VMs started"));
+	/* s: by cycles, at once, with the same numbers */
+	CHECK(write(master, "s", 1) == 1);
+	snprintf(rows, sizeof(rows), "%s%s%s", r5, r777, r4242);
+	live_want(want, sizeof(want), "in the last 2.00 s", "cycles", rows);
+	CHECK(screen_has(master, buf, &len, sizeof(buf), "sorted by cycles", frame, sizeof(frame)));
+	CHECK_STR(frame, want);
+	/* s: by pid; p: paused */
+	CHECK(write(master, "s", 1) == 1);
+	CHECK(screen_has(master, buf, &len, sizeof(buf), "sorted by pid", frame, sizeof(frame)));
+	CHECK(write(master, "p", 1) == 1);
+	snprintf(rows, sizeof(rows), "%s%s%s", r5, r777, r4242);
+	live_want(want, sizeof(want), "in the last 2.00 s", "pid  [paused]", rows);
+	CHECK(screen_has(master, buf, &len, sizeof(buf), "[paused]", frame, sizeof(frame)));
+	CHECK_STR(frame, want);
+	/* q: quits, status 0, the terminal as it was */
+	CHECK(write(master, "q", 1) == 1);
+	while (read(master, buf, sizeof(buf)) > 0)
+		;
+	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	close(master);
+}
+
 void host_tests(void)
 {
 	test("--host: the VM list, names from QEMU's -name or comm", t_host_list);
@@ -814,6 +1162,9 @@ void host_tests(void)
 	test("--host: \"clamped\" in the table, JSON, CSV, Prometheus", t_host_clamped);
 	test("--host: \"cycles off\" shows no cycles as zeros", t_host_cycles_off);
 	test("--host: write errors", t_host_write_errors);
+	test("--host -g PATTERN: VMs by name, none: status 4", t_host_vm_name);
+	test("--host --vcpu N: one vCPU in every format", t_host_vcpu);
+	test("--host --live: a pseudo-terminal, keys s, p, q; --line elsewhere", t_host_live);
 	if (*base) {
 		char cmd[128];
 
