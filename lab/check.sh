@@ -80,7 +80,7 @@ for k in $kernels; do
 	*)
 		stock=$("$top/kernel/build.sh" "$k" stock $flavour | tail -1)
 		patched=$("$top/kernel/build.sh" "$k" patched $flavour | tail -1)
-		innerk=$stock/bzImage
+		innerk=$(inner_kernel "$k")
 		sysmap=$(dirname "$stock")/src/System.map
 		;;
 	esac

@@ -28,7 +28,7 @@ make -s -C "$top/guest" O="$out/guest" >/dev/null
 "$here/mkinitramfs.sh" -i -o "$out/inner.gz" -p "$here/inner-payload.sh" "$out/guest/exitstat"
 step "building the outer VM's initramfs (with QEMU for the inner VM)"
 "$here/mkinitramfs.sh" -o "$out/initrd.gz" -p "$here/demo-payload.sh" \
-	-s "$stock/modules" -t "$patched/modules" -q "$stock/bzImage:$out/inner.gz"
+	-s "$stock/modules" -t "$patched/modules" -q "$(inner_kernel "$kernel"):$out/inner.gz"
 case $vendor in
 amd) step "booting linux $kernel under QEMU TCG (-cpu EPYC: AMD SVM with nested paging)" ;;
 intel) step "booting linux $kernel under Bochs (corei7_skylake_x: Intel VMX with EPT); about a minute" ;;
