@@ -23,7 +23,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define ES_VERSION		"1.3"
+#ifndef ES_VERSION
+#error "ES_VERSION comes from debian/changelog, through guest/Makefile"
+#endif
 #define ES_ABI_VERSION		1
 
 #define ES_LEAF_INFO		0x4ffffffbu
