@@ -129,6 +129,48 @@ for ver in "$@"; do
 		result 0 "$ver W=1 build" "new warnings: $(echo "$new" | head -5 | tr '\n' ' ')"
 	fi
 
+	# 7.3's TDX code (vmx/tdx.c, and vmx/main.c's TDX half), which the lab's
+	# tinyconfig cannot build: W=1 before and after the series in a second
+	# tree of the same source, configured with CONFIG_KVM_INTEL_TDX=y
+	# (cached beside the lab's tree; its objects are never booted).
+	if [ -f "$src/arch/x86/kvm/vmx/tdx.c" ]; then
+		tdx=$dir/tdx
+		if [ ! -e "$tdx/.prepared" ]; then
+			rm -rf "$tdx"
+			git -C "$src" worktree prune
+			git -C "$src" worktree add -q --detach "$tdx" stock
+			cp "$src/.config" "$tdx/.config"
+			"$tdx/scripts/config" --file "$tdx/.config" --enable HYPERVISOR_GUEST \
+				--enable X86_X2APIC --enable MIGRATION --enable COMPACTION \
+				--enable MEMORY_ISOLATION --enable CMA --enable INTEL_TDX_HOST \
+				--enable X86_MCE --enable KVM_INTEL_TDX
+			kernel_make "$tdx" -s olddefconfig >/dev/null
+			kernel_make "$tdx" -s modules_prepare >"$dir/tdx.log" 2>&1 || true
+			touch "$tdx/.prepared"
+		fi
+		w1tdx() { # w1tdx REF: warnings of the TDX files at REF
+			git -C "$tdx" checkout -q -f --detach "$1"
+			for f in vmx/tdx.c vmx/main.c; do
+				touch "$tdx/arch/x86/kvm/$f"
+				kernel_make "$tdx" W=1 CONFIG_KVM_WERROR= M="$tdx/arch/x86/kvm" \
+					"${f%.c}.o" >"$dir/w1.out" 2>&1 || echo "error: $f does not build at $1"
+				grep -E 'warning:' "$dir/w1.out" | sed -E 's/:[0-9]+:[0-9]+:/:/' || true
+			done | sort -u
+		}
+		if ! grep -q '^CONFIG_KVM_INTEL_TDX=y' "$tdx/.config"; then
+			result 0 "$ver W=1 build with CONFIG_KVM_INTEL_TDX=y" "the second tree's config lost KVM_INTEL_TDX"
+		else
+			w1tdx stock >"$dir/w1-tdx-stock.txt"
+			w1tdx "$(git -C "$src" rev-parse patched)" >"$dir/w1-tdx-patched.txt"
+			new=$(comm -13 "$dir/w1-tdx-stock.txt" "$dir/w1-tdx-patched.txt")
+			if [ -z "$new" ]; then
+				result 1 "$ver W=1 build of vmx/tdx.c and vmx/main.c with CONFIG_KVM_INTEL_TDX=y: no new warnings"
+			else
+				result 0 "$ver W=1 build with CONFIG_KVM_INTEL_TDX=y" "new warnings: $(echo "$new" | head -5 | tr '\n' ' ')"
+			fi
+		fi
+	fi
+
 	if [ -n "$each" ]; then
 		n=${#patches[@]}
 		for ((i = 1; i <= n; i++)); do
