@@ -2,8 +2,9 @@
 # Boot the lab's outer VM under pure emulation and report the outcome.
 #
 #   lab/run.sh -v amd|intel -k BZIMAGE -i INITRD -l LOG [-t TIMEOUT] [-c CPUS] [-m MiB]
-#              [-S SYSTEM.MAP] [-s] [-q]
+#              [-S SYSTEM.MAP] [-a KERNEL-ARGS] [-s] [-q]
 #
+#   -a  more arguments for the kernel's command line
 #   -s  QEMU runs the CPUs on one host thread, in turn (thread=single):
 #       for kernels that patch their own text while another CPU runs, as
 #       Debian's do at every static key and tracepoint switch (see
@@ -31,21 +32,21 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-vendor= kernel= initrd= log= timeout=600 cpus=2 mem=1024 quiet= tcg=multi sysmap=
+vendor= kernel= initrd= log= timeout=600 cpus=2 mem=1024 quiet= tcg=multi sysmap= kargs=
 stall_after=${LAB_STALL:-60}
-while getopts "v:k:i:l:t:c:m:S:qs" o; do
+while getopts "v:k:i:l:t:c:m:S:a:qs" o; do
 	case $o in
 	v) vendor=$OPTARG ;; k) kernel=$OPTARG ;; i) initrd=$OPTARG ;;
 	l) log=$OPTARG ;; t) timeout=$OPTARG ;; c) cpus=$OPTARG ;; m) mem=$OPTARG ;;
-	q) quiet=1 ;; s) tcg=single ;; S) sysmap=$OPTARG ;;
-	*) die "usage: lab/run.sh -v amd|intel -k BZIMAGE -i INITRD -l LOG [-t S] [-c N] [-m MiB] [-S MAP] [-s] [-q]" ;;
+	q) quiet=1 ;; s) tcg=single ;; S) sysmap=$OPTARG ;; a) kargs=$OPTARG ;;
+	*) die "usage: lab/run.sh -v amd|intel -k BZIMAGE -i INITRD -l LOG [-t S] [-c N] [-m MiB] [-S MAP] [-a ARGS] [-s] [-q]" ;;
 	esac
 done
 [ -n "$vendor" ] && [ -n "$kernel" ] && [ -n "$initrd" ] && [ -n "$log" ] || die "lab/run.sh needs -v, -k, -i and -l"
 [ -f "$kernel" ] || die "kernel $kernel not found"
 [ -f "$initrd" ] || die "initrd $initrd not found"
 # nokaslr: a stalled vCPU's RIP can be looked up in System.map as it is.
-cmdline="console=ttyS0,115200 panic=-1 oops=panic loglevel=4 nokaslr"
+cmdline="console=ttyS0,115200 panic=-1 oops=panic loglevel=4 nokaslr${kargs:+ $kargs}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 : > "$log"
