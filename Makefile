@@ -68,7 +68,7 @@ host-modules:
 	@bash kernel/host-modules.sh $(KDIR)
 
 install-host: host-modules
-	@bash kernel/install-host.sh install
+	@bash kernel/install-host.sh install -K $(KDIR)
 
 uninstall-host:
 	@bash kernel/install-host.sh uninstall

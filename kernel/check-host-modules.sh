@@ -31,8 +31,10 @@ result() { # result NAME OK [DETAIL]
 	fi
 }
 
+first_kdir=
 for s in $series; do
 	kdir=$("$top/lab/dist.sh" headers "$s" | tail -1)
+	first_kdir=${first_kdir:-$kdir}
 	kernel=$("$top/lab/dist.sh" kernel "$s" | tail -1)
 	rel=$("$top/lab/dist.sh" release "$s" | tail -1)
 	t0=$SECONDS
@@ -76,12 +78,54 @@ fake_headers "$out/old" 5.10.0-30-amd64 "#1 SMP Debian 5.10.218-1 (2024-06-01)"
 refuse "a series it has no patches for" "no patch series for Linux 5.10 .*5.10.0-30-amd64.*5.10.218-1" "$out/old"
 fake_headers "$out/future" 6.1.0-99-amd64 "#1 SMP PREEMPT_DYNAMIC Debian 6.1.999-1 (2027-01-01)"
 refuse "a source version apt cannot provide" "linux-source-6.1 6.1.999-1.*6.1.0-99-amd64.*installed: " "$out/future"
+# -o naming a directory of the user's whose src/ the script did not make:
+# refused, and nothing in it deleted.
+if [ -n "$first_kdir" ]; then
+	mkdir -p "$out/users/src"
+	echo keep >"$out/users/src/mine.c"
+	rc=0
+	msg=$(bash "$here/host-modules.sh" -o "$out/users" "$first_kdir" 2>&1 >/dev/null) || rc=$?
+	[ "$rc" = 2 ] && echo "$msg" | grep -q "is not a copy this script made" &&
+		[ "$(cat "$out/users/src/mine.c")" = keep ] && ok=1 || ok=0
+	result "host-modules refuses an -o whose src/ it did not make, and deletes nothing (status $rc)" $ok "$msg"
+fi
 
 if bash "$here/deb.sh" >"$out/deb.log" 2>&1; then
 	result "make deb: both packages build and lintian has no finding" 1
 else
 	tail -20 "$out/deb.log"
 	result "make deb: both packages build and lintian has no finding" 0 "log: $out/deb.log"
+fi
+
+# The kernel-update transaction: a kernel's new headers and a new
+# linux-source in one dpkg run, headers first, so that dpkg configures the
+# headers, and DKMS builds, while the source is only unpacked. Played with
+# the versions at hand: the package installed, its build for that kernel
+# removed, then dpkg -i of both packages. Under the apt lock, which the
+# distribution suites' DKMS builds of the same kernel take too.
+if [ -n "$first_kdir" ] && [ -f "$out/deb.log" ] && debs=$("$here/deb.sh" | tail -1); then
+	rel=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' "$first_kdir/include/generated/utsrelease.h")
+	hdr=$(dpkg-query -S "$first_kdir" 2>/dev/null | sed -n 's/^\(linux-headers-[^:,]*\):.*/\1/p' | head -1)
+	src=linux-source-${series%% *}
+	need_pkgs dkms
+	ver=$(dpkg-deb -f "$debs"/kvm-exitstat-dkms_*_all.deb Version)
+	tx=$out/transaction
+	mkdir -p "$tx"
+	ok=0 detail="the headers at $first_kdir belong to no package"
+	if [ -n "$hdr" ]; then
+		(cd "$tx" && apt-get -q -o APT::Sandbox::User=root download \
+			"$hdr=$(dpkg-query -W -f '${Version}' "$hdr")" "$src=$(dpkg-query -W -f '${Version}' "$src")" >/dev/null) || true
+		(
+			exec 6>"$(apt_lock)"
+			flock 6
+			dkms_pkg_install "$debs" "$tx/dpkg-dkms.log"
+			as_root dkms remove -m kvm-exitstat -v "$ver" -k "$rel" >/dev/null 2>&1 || true
+			as_root dpkg -i "$tx"/"$hdr"_*.deb "$tx"/"$src"_*.deb >"$tx/dpkg.log" 2>&1
+		) && st=$(dkms status -m kvm-exitstat -v "$ver" -k "$rel" 2>&1) &&
+			echo "$st" | grep -q ': installed' && ok=1
+		detail="dkms status: ${st:-none}; log: $tx/dpkg.log"
+	fi
+	result "DKMS builds $rel in the dpkg run that brings its headers and $src (headers configured first)" $ok "$detail"
 fi
 
 echo "$passed passed, $failed failed"

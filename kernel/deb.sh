@@ -18,7 +18,7 @@ out=$top/build/deb
 while getopts "o:" o; do
 	case $o in o) out=$OPTARG ;; *) die "usage: kernel/deb.sh [-o OUTDIR]" ;; esac
 done
-need_pkgs build-essential debhelper dh-dkms lintian
+need_pkgs build-essential debhelper dh-dkms lintian jq
 inputs=(debian guest kernel/host-modules.sh kernel/patches tests/unit)
 key=$(cd "$top" && find "${inputs[@]}" -type f -not -path 'guest/build/*' -print0 | sort -z |
 	xargs -0 sha256sum | sha256sum | cut -c1-16)

@@ -52,10 +52,16 @@ series=$(echo "$debver" | sed -n 's/^\([0-9]*\.[0-9]*\)\..*/\1/p')
 [ -f "$patches/$series/series" ] ||
 	refuse "no patch series for Linux $series (headers $release, Debian $debver); series exist for: $(cd "$patches" && ls -d */ 2>/dev/null | tr -d / | paste -sd ' ')"
 
-if [ "$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi
+# The lab's apt lock (lab/lib.sh apt_lock), where only its user can write.
+if [ "$(id -u)" = 0 ]; then
+	sudo= lock=/run/kvm-exitstat-apt.lock
+else
+	sudo=sudo lock=${XDG_RUNTIME_DIR:-${KVM_EXITSTAT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kvm-exitstat}}/kvm-exitstat-apt.lock
+fi
 apt_install() { # under the lab's apt lock, so that parallel lanes take turns
 	step "installing $*"
-	$sudo flock /tmp/kvm-exitstat-apt.lock env DEBIAN_FRONTEND=noninteractive \
+	mkdir -p "$(dirname "$lock")"
+	flock "$lock" $sudo env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y --no-install-recommends "$@" >&2 ||
 		die "apt-get install $* failed"
 }
@@ -71,9 +77,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	apt_install "${missing[@]}"
 fi
 
-# Its source, at the same Debian version.
+# Its source, at the same Debian version. Unpacked is enough: in one apt
+# run that brings new headers and a new linux-source, dpkg may configure
+# the headers, and so run DKMS, while the source is unpacked but not yet
+# configured (its tarball is in place; linux-source has no maintainer
+# scripts).
 srcpkg=linux-source-$series
-have=$(dpkg-query -W -f '${Status} ${Version}' "$srcpkg" 2>/dev/null | sed -n 's/^install ok installed //p')
+have=$(dpkg-query -W -f '${Status} ${Version}' "$srcpkg" 2>/dev/null |
+	sed -n 's/^install ok \(installed\|unpacked\|half-configured\|triggers-awaited\|triggers-pending\) //p')
 if [ "$have" != "$debver" ]; then
 	[ -z "$noinstall" ] ||
 		refuse "$srcpkg ${have:-is not installed}${have:+ is installed}, the headers are Debian $debver ($release): install $srcpkg=$debver"
@@ -91,9 +102,14 @@ out=$(cd "$out" && pwd -P)
 work=$out/src
 mapfile -t series_files < <(grep -v '^\s*\(#\|$\)' "$patches/$series/series")
 
+# $out/src is this script's scratch copy, marked as such: anything else
+# there (-o names a directory of the user's) is refused, never deleted.
+[ ! -e "$work" ] || [ -e "$work/.kvm-exitstat-src" ] ||
+	refuse "$work exists and is not a copy this script made; choose another -o"
 step "unpacking arch/x86/kvm and virt/kvm of $srcpkg $debver into $work"
 rm -rf "$work"
 mkdir -p "$work/include/trace"
+touch "$work/.kvm-exitstat-src"
 tar -xJmf "$tarball" -C "$work" --strip-components=1 \
 	"$srcpkg/arch/x86/kvm" "$srcpkg/virt/kvm"
 step "applying ${#series_files[@]} patches for Linux $series"

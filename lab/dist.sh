@@ -129,13 +129,12 @@ dkms_modules() {
 	key=$(cat "$debs"/kvm-exitstat-dkms_*_all.deb.sha256)
 	out=$dir/dkms-${key:0:12}
 	if [ ! -e "$out/done" ]; then
-		if [ "$(dpkg-query -W -f '${Version}' kvm-exitstat-dkms 2>/dev/null || true)" != "$ver" ] ||
-		   ! cmp -s "$debs"/kvm-exitstat-dkms_*_all.deb.sha256 /var/lib/kvm-exitstat-dkms.sha256 2>/dev/null; then
-			step "installing kvm-exitstat-dkms $ver"
-			as_root flock /tmp/kvm-exitstat-apt.lock dpkg -i "$debs"/kvm-exitstat-dkms_*_all.deb >"$dir/dpkg.log" 2>&1 ||
-				{ tail -20 "$dir/dpkg.log" >&2; die "dpkg -i kvm-exitstat-dkms failed"; }
-			as_root cp "$debs"/kvm-exitstat-dkms_*_all.deb.sha256 /var/lib/kvm-exitstat-dkms.sha256
-		fi
+		# The package, the build and the copy under the apt lock: the host
+		# lane's DKMS transaction test removes and rebuilds the modules of
+		# the same kernel (kernel/check-host-modules.sh).
+		exec 6>"$(apt_lock)"
+		flock 6
+		dkms_pkg_install "$debs" "$dir/dpkg.log"
 		step "dkms build kvm-exitstat/$ver for $rel (headers: $kdir)"
 		as_root dkms build --force -m kvm-exitstat -v "$ver" -k "$rel" --kernelsourcedir "$kdir" \
 			>"$dir/dkms.log" 2>&1 ||
@@ -155,6 +154,7 @@ dkms_modules() {
 			[ "$a" = "$b" ] || die "DKMS's $m.ko has vermagic '$a', Debian's '$b'"
 		done
 		touch "$out/done"
+		exec 6>&-
 	fi
 	echo "$out"
 }

@@ -18,6 +18,30 @@ as_root() {
 	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
 
+# apt_lock: the lock the lab's apt and dpkg runs take turns on (parallel
+# lanes), where only its user can write: /run as root, else the user's.
+# kernel/host-modules.sh picks the same path.
+apt_lock() {
+	if [ "$(id -u)" = 0 ]; then echo /run/kvm-exitstat-apt.lock
+	else echo "${XDG_RUNTIME_DIR:-$(cache_dir)}/kvm-exitstat-apt.lock"; fi
+}
+
+# dkms_pkg_install DEBS LOG: install the kvm-exitstat-dkms package that
+# kernel/deb.sh built in DEBS on this machine, unless that very build is
+# installed (the caller holds the apt lock).
+dkms_pkg_install() {
+	local ver
+	ver=$(dpkg-deb -f "$1"/kvm-exitstat-dkms_*_all.deb Version)
+	if [ "$(dpkg-query -W -f '${db:Status-Abbrev} ${Version}' kvm-exitstat-dkms 2>/dev/null || true)" = "ii  $ver" ] &&
+	   cmp -s "$1"/kvm-exitstat-dkms_*_all.deb.sha256 /var/lib/kvm-exitstat-dkms.sha256 2>/dev/null; then
+		return 0
+	fi
+	step "installing kvm-exitstat-dkms $ver"
+	as_root dpkg -i "$1"/kvm-exitstat-dkms_*_all.deb >"$2" 2>&1 ||
+		{ tail -20 "$2" >&2; die "dpkg -i kvm-exitstat-dkms failed"; }
+	as_root cp "$1"/kvm-exitstat-dkms_*_all.deb.sha256 /var/lib/kvm-exitstat-dkms.sha256
+}
+
 # need_pkgs PKG...: install the Debian packages that are not installed yet.
 need_pkgs() {
 	local missing=() p
@@ -26,13 +50,15 @@ need_pkgs() {
 	done
 	[ "${#missing[@]}" = 0 ] && return 0
 	step "installing ${missing[*]}"
+	local log
+	log=$(cache_dir)/apt.log
 	(
-		exec 8>/tmp/kvm-exitstat-apt.lock
+		exec 8>"$(apt_lock)"
 		flock 8
-		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/tmp/kvm-exitstat-apt.log 2>&1 ||
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >"$log" 2>&1 ||
 			{ as_root apt-get update >/dev/null 2>&1 &&
-			  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/tmp/kvm-exitstat-apt.log 2>&1; }
-	) || { tail -20 /tmp/kvm-exitstat-apt.log >&2; die "apt-get install ${missing[*]} failed"; }
+			  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >"$log" 2>&1; }
+	) || { tail -20 "$log" >&2; die "apt-get install ${missing[*]} failed"; }
 }
 
 # debian13_apt apt-get|apt-cache ARGS...: apt on Debian 13 (trixie and
@@ -100,11 +126,13 @@ kernel_source() {
 }
 
 # inner_kernel VER: the bzImage an inner VM of a VER lab boot runs: the lab's
-# own stock kernel of that line, except on 7.3. Linux 7.3 as a guest of KVM
-# under QEMU's TCG (AMD) oopses as it boots: its xstate check turns XSAVE
-# off, then rest_init() dereferences NULL in prepare_creds(), with 7.3's
-# stock KVM as with the patched one. The inner VM is only a guest of the
-# KVM under test, so 7.3's boots give it 6.12's kernel.
+# own stock kernel of that line, except on 7.3. The lab's Linux 7.3 as a
+# guest of KVM under QEMU's TCG (AMD) oopses as it boots: its xstate check
+# turns XSAVE off ("x86/fpu: XSAVE disabled"), then the first fork
+# dereferences NULL in prepare_creds(), with 7.3's stock KVM as with the
+# patched one (under TCG itself, with or without XSAVE, it boots). The
+# inner VM is only a guest of the KVM under test, so 7.3's boots give it
+# 6.12's kernel.
 inner_kernel() {
 	local v=$1
 	[ "$v" != 7.3 ] || v=6.12

@@ -225,6 +225,24 @@ if [ "$INSTALL_HOST_TEST" = 1 ]; then
 	ih uninstall; r=$?
 	check "install-host/uninstall brings Debian's KVM back" \
 		sh -c "[ $r = 0 ] && [ -c /dev/kvm ] && ! [ -e /sys/module/kvm/parameters/exit_stats ] && ! [ -d /lib/modules/$(uname -r)/updates/kvm-exitstat ]"
+	# Modules that refuse to load: an option that only the patched kvm.ko
+	# checks (Debian's ignores it, as an unknown parameter). The install
+	# rolls back, and KVM is as it was: Debian's loaded, or none.
+	ours=/lib/modules/$(uname -r)/updates/kvm-exitstat
+	mkdir -p /etc/modprobe.d
+	echo "options kvm exit_stats_scope=bogus" > /etc/modprobe.d/kvm-exitstat-lab.conf
+	ih install; r=$?
+	check "install-host/rolls back modules that refuse to load; Debian's KVM is loaded again" \
+		sh -c "[ $r = 1 ] && grep -q 'rolled back' /tmp/ih.out && [ -c /dev/kvm ] && [ -d /sys/module/$(vendor_mod | tr - _) ] && ! [ -e /sys/module/kvm/parameters/exit_stats ] && ! [ -d $ours ]"
+	kvm_unload
+	ih install; r=$?
+	check "install-host/KVM not loaded: test-loads, rolls back modules that refuse to load" \
+		sh -c "[ $r = 1 ] && grep -q 'refused the new modules' /tmp/ih.out && ! [ -d /sys/module/kvm ] && ! [ -d $ours ]"
+	rm -f /etc/modprobe.d/kvm-exitstat-lab.conf
+	ih install; r=$?
+	check "install-host/KVM not loaded: test-loads the patched modules, and leaves KVM unloaded" \
+		sh -c "[ $r = 0 ] && grep -q 'the patched KVM loads' /tmp/ih.out && ! [ -d /sys/module/kvm ] && [ -d $ours ]"
+	ih uninstall
 	kvm_unload
 fi
 
