@@ -89,7 +89,7 @@ kernel() {
 			ko "$m/$f" "$dir/kernel/modules"
 		done
 		# kvm_amd depends on ccp where the kernel has SEV (modinfo depends).
-		if modinfo -F depends "$dir/kernel/modules/kvm-amd.ko" | tr , '\n' | grep -qx ccp; then
+		if modinfo -F depends "$dir/kernel/modules/kvm-amd.ko" | tr , '\n' | grep -x ccp >/dev/null; then
 			ko "$m/drivers/crypto/ccp/ccp" "$dir/kernel/modules"
 		fi
 		touch "$dir/kernel/done"
@@ -99,7 +99,9 @@ kernel() {
 
 headers() {
 	local kdir=/usr/src/linux-headers-$rel common kbuild
-	if apt-cache depends "linux-headers-$rel" | grep -q 'Depends: linux-image-'; then
+	# (no grep -q: with pipefail, its early exit can fail the pipe by SIGPIPE,
+	# and the headers package, with its kernel, would then be installed)
+	if apt-cache depends "linux-headers-$rel" | grep 'Depends: linux-image-' >/dev/null; then
 		# These headers would install their kernel on this machine (6.12):
 		# unpack them instead, with their absolute paths made local.
 		if [ ! -e "$dir/headers-done" ]; then
