@@ -103,7 +103,11 @@ fi
 # the versions at hand: the package installed, its build for that kernel
 # removed, then dpkg -i of both packages. Under the apt lock, which the
 # distribution suites' DKMS builds of the same kernel take too.
-if [ -n "$first_kdir" ] && [ -f "$out/deb.log" ] && debs=$("$here/deb.sh" | tail -1); then
+if [ -z "$first_kdir" ]; then
+	result "DKMS builds in the dpkg run that brings the headers and linux-source" 0 "no Debian kernel's headers to try it with"
+elif ! debs=$("$here/deb.sh" 2>/dev/null | tail -1) || [ ! -f "$debs/kvm-exitstat-dkms_$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)_all.deb" ]; then
+	result "DKMS builds in the dpkg run that brings the headers and linux-source" 0 "no package: make deb failed"
+else
 	rel=$(sed -n 's/^#define UTS_RELEASE "\(.*\)"$/\1/p' "$first_kdir/include/generated/utsrelease.h")
 	hdr=$(dpkg-query -S "$first_kdir" 2>/dev/null | sed -n 's/^\(linux-headers-[^:,]*\):.*/\1/p' | head -1)
 	src=linux-source-${series%% *}
