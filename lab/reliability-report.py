@@ -309,9 +309,10 @@ def main():
         for k in known:
             p(f"- `{k}`")
     p("")
-    p("Concurrency note: both emulated machines have one CPU (Debian's Bochs has no SMP; the "
-      "QEMU guest boots without ACPI), so vCPUs and VMs run concurrently by preemption, not "
-      "on two CPUs at once.")
+    p("Concurrency note: the sanitizer kernel's boots have one CPU on both emulators (the "
+      "lab's QEMU guest boots without ACPI, and the Intel sanitizer boot keeps to one Bochs "
+      "CPU for time), so its vCPUs and VMs run concurrently by preemption, not on two CPUs "
+      "at once; the plain kernels' Intel boots, with two Bochs CPUs, run the SMP tests on two.")
     sys.stdout.write("\n".join(out) + "\n")
     return 0
 
