@@ -274,13 +274,15 @@ static void t_host_prom(void)
 }
 
 /* What happens between blocks: VM 777 exits more, VM 5-1 starts. */
-/* After a block: the VM of pid 99 is gone. */
-static void nested_gone_sleep(unsigned int seconds)
+/* After a block: the VM whose directory is gone_vm ("99-3") is gone. */
+static const char *gone_vm;
+
+static void vm_gone_sleep(unsigned int seconds)
 {
 	char cmd[160];
 
 	clock_advance(seconds);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s/99-3", root);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s/%s", root, gone_vm);
 	if (system(cmd))
 		printf("# %s failed\n", cmd);
 }
@@ -592,7 +594,8 @@ static void t_host_l2(void)
 	CHECK(host("-p 777 --prom") == 0 && !strstr(OUT, "l2"));
 	/* the list's columns stay from block to block, the L1 VM gone or not */
 	PUT("kvm/99-3/exit_stats", nested);
-	es_hooks.sleep = nested_gone_sleep;
+	gone_vm = "99-3";
+	es_hooks.sleep = vm_gone_sleep;
 	CHECK(host("1 2") == 0);
 	CHECK(count_str(OUT, "cyc/exit     l2 exits  top reasons\n") == 2 && count_str(OUT, " l1 ") == 1);
 	es_hooks.sleep = NULL;
@@ -844,17 +847,6 @@ static void vcpu_sleep(unsigned int seconds)
 	    "total 502 10681200\n");
 }
 
-/* Between blocks: the VM of pid 777 goes away. */
-static void vm_gone_sleep(unsigned int seconds)
-{
-	char cmd[160];
-
-	clock_advance(seconds);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s/777-9", root);
-	if (system(cmd))
-		printf("# %s failed\n", cmd);
-}
-
 /* -g PATTERN: VMs by name, a shell pattern; none: status 4. */
 static void t_host_vm_name(void)
 {
@@ -906,6 +898,7 @@ static void t_host_vm_name(void)
 	CHECK(host("-g web1") == 4 && !*OUT);
 	/* in interval mode: the VM gone, the run ends with status 4 */
 	tree();
+	gone_vm = "777-9";
 	es_hooks.sleep = vm_gone_sleep;
 	CHECK(host("-g qemu-kvm -n 1 3") == 4);
 	CHECK_STR(OUT, "    777 qemu-kvm             1            6          -             5010        835  "
