@@ -21,6 +21,17 @@
  * most the TSC cycles that the call took: K <= MSR cycles <= all of the
  * vCPU's cycles <= the call's TSC delta.  A series that charges fastpath
  * exits 0 cycles fails the lower bound on Intel.
+ *
+ * A third VM halts K times with an interrupt pending: with IF = 0 it sends
+ * itself a fixed IPI through the ICR, then runs "sti; hlt", so that the HLT
+ * sits in the STI shadow and exits with the IPI waiting.  KVM 6.12 and 7.3
+ * handle that HLT in handle_fastpath_hlt() (VMX; SVM with NRIP-save): the
+ * instruction is skipped, kvm_vcpu_has_events() holds, and the vCPU
+ * re-enters the guest at once, without handle_exit(); 6.1 takes the normal
+ * path.  The IPI is then delivered, and its real-mode handler counts it and
+ * writes the EOI.  The HLT exits in the host view must equal K, the
+ * kvm_exit histogram's, KVM's halt_exits statistic and the handler's own
+ * count, with the same cycle bounds as above.
  */
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +41,9 @@
 #include "exit_stats_util.h"
 
 #define PORT	0xe9
+#define IPI_VECTOR	0x40
+#define HANDLER_GPA	0x3000
+#define IRQS_GPA	0x7000	/* the handler's count */
 
 #define MSR_IA32_APICBASE		0x1b
 #define MSR_IA32_APICBASE_X2APIC	(3u << 10)	/* EN and EXTD */
@@ -64,6 +78,36 @@ GUEST_CODE(guest_writes,
 	"4:	out %al, $" __stringify(PORT) "\n"
 	"5:	hlt\n"
 	"	jmp 5b\n");
+
+/* EDI times: a self-IPI with IF = 0, then HLT in the STI shadow. */
+GUEST_CODE(guest_halts,
+	"1:	cli\n"
+	"	mov $0x830, %ecx\n"		/* ICR: fixed, physical, */
+	"	mov $" __stringify(IPI_VECTOR) ", %eax\n"
+	"	xor %edx, %edx\n"		/* to APIC ID 0, itself */
+	"	wrmsr\n"
+	"	sti\n"
+	"	hlt\n"
+	"	dec %edi\n"
+	"	jnz 1b\n"
+	"	cli\n"
+	"	out %al, $" __stringify(PORT) "\n"
+	"2:	hlt\n"
+	"	jmp 2b\n");
+
+GUEST_CODE(guest_ipi_handler,
+	"	push %eax\n"
+	"	push %ecx\n"
+	"	push %edx\n"
+	"	incl " __stringify(IRQS_GPA) "\n"
+	"	mov $0x80b, %ecx\n"		/* EOI */
+	"	xor %eax, %eax\n"
+	"	xor %edx, %edx\n"
+	"	wrmsr\n"
+	"	pop %edx\n"
+	"	pop %ecx\n"
+	"	pop %eax\n"
+	"	iret\n");
 
 /*
  * x2APIC on, the APIC software-enabled and its timer in TSC-deadline mode,
@@ -138,13 +182,64 @@ static void run_writes(const char *kind, u32 icr, u32 deadlines)
 	vm_free(vm);
 }
 
+/* One VM, K halts with an IPI pending: two results. */
+static void run_halts(u32 k)
+{
+	u32 hlt = host_is_amd() ? 0x78 : 12, r, irqs;
+	u64 exits, events, hist_hlt, halt_exits, hlt_exits, hlt_cycles, sum = 0, t0, t1;
+	u16 ivt[2] = { HANDLER_GPA, 0 };
+	struct vm *vm;
+	struct view v;
+	int i;
+
+	vm = vm_create_irqchip(1);
+	vcpu_x2apic_on(vm, 0);
+	vm_load_code(vm, GUEST_CODE_GPA, guest_halts);
+	vm_load_code(vm, HANDLER_GPA, guest_ipi_handler);
+	vm_load(vm, IPI_VECTOR * 4, ivt, sizeof(ivt));
+	vcpu_prepare(vm, 0, k, 0);
+	hist_trigger_start("kvm/kvm_exit", "exit_reason");
+	t0 = __rdtsc();
+	r = vcpu_run(vm, 0);
+	t1 = __rdtsc();
+	TEST_ASSERT(r == KVM_EXIT_IO, "expected the port write after the halts, got %s",
+		    exit_reason_str(r));
+	exits = vm_vcpu_stat(vm, 0, "exits");
+	halt_exits = vm_vcpu_stat(vm, 0, "halt_exits");
+	events = hist_total("kvm/kvm_exit");
+	hist_hlt = hist_count("kvm/kvm_exit", hlt);
+	hist_trigger_stop();
+	irqs = *(u32 *)gpa_to_hva(vm, IRQS_GPA);
+	TEST_ASSERT(view_read(vm, &v) > 0, "no host-side view (debugfs exit_stats) for the VM");
+	for (i = 0; i < v.n; i++)
+		sum += v.count[i];
+	hlt_exits = view_count(&v, hlt);
+	hlt_cycles = view_cycles(&v, hlt);
+	ktap_diag("hlt: HLT exits: view %llu, kvm_exit %llu, halt_exits stat %llu, the guest's "
+		  "halts %u, IPIs handled %u; view sum %llu, exits stat %llu, kvm_exit events %llu",
+		  hlt_exits, hist_hlt, halt_exits, k, irqs, sum, exits, events);
+	ktap_result(hlt_exits == k && hist_hlt == k && halt_exits == k && irqs == k &&
+		    sum == exits && events == exits && v.total_count == exits && !v.clamped,
+		    "hlt_exits_exact");
+	ktap_diag("hlt: their cycles: %llu, %llu per exit; bounds: at least %u (1 per exit), "
+		  "at most the vCPU's %llu, at most the KVM_RUN call's %llu",
+		  hlt_cycles, k ? hlt_cycles / k : 0, k, v.total_cycles, t1 - t0);
+	if (v.cycles_off)
+		ktap_skip("hlt_cycles_bounded", "cycles are not counted (kvm.exit_stats=counts)");
+	else
+		ktap_result(hlt_cycles >= k && hlt_cycles <= v.total_cycles &&
+			    v.total_cycles <= t1 - t0, "hlt_cycles_bounded");
+	vm_free(vm);
+}
+
 int main(int argc, char **argv)
 {
 	u32 k = 1000;
 
 	test_init(argc, argv, &k);
-	ktap_plan(4);
+	ktap_plan(6);
 	run_writes("icr", k, 0);
 	run_writes("deadline", 0, k);
+	run_halts(k);
 	return ktap_finish();
 }
