@@ -158,6 +158,22 @@ check "patched/exit_stats=0 answers like stock" cmp /tmp/leaves.stock /tmp/leave
 check "patched/exit_stats=0 has no debugfs view" sh -c '/tests/test_leaf_probe -d | grep -q "no exit_stats file"'
 kvm_unload || exit 1
 
+# Who reads the leaves: each VM's exit_stats_leaves in debugfs, over the
+# module's default (kvm.exit_stats_leaves). A VM that does not read them
+# gets stock KVM's answers, and the host view still counts its exits
+# (test_leaf_probe -w checks the count).
+kvm_load test || exit 1
+/tests/test_leaf_probe -w N > /tmp/leaves.hidden || fail=1
+check "patched/a VM whose exit_stats_leaves is N answers like stock" cmp /tmp/leaves.stock /tmp/leaves.hidden
+kvm_unload || exit 1
+kvm_load test "exit_stats_leaves=0" || exit 1
+/tests/test_leaf_probe > /tmp/leaves.nodefault || fail=1
+check "patched/exit_stats_leaves=0 answers like stock" cmp /tmp/leaves.stock /tmp/leaves.nodefault
+/tests/test_leaf_probe -w Y > /tmp/leaves.shown || fail=1
+check "patched/exit_stats_leaves=0: a VM whose exit_stats_leaves is Y reads the leaves" \
+	grep -q '^0x4ffffffb 0x00000000: [0-9a-f]* 454d564b 53746978 73746174$' /tmp/leaves.shown
+kvm_unload || exit 1
+
 # Counts only: exact counts, no TSC read, and guest and host are told.
 kvm_load test "exit_stats=counts" || exit 1
 run_ktap "patched/test_exit_stats_counts" /tests/test_exit_stats_counts || fail=1
