@@ -17,8 +17,10 @@ top=$(dirname "$here")
 . "$here/lib.sh"
 
 # NAME | KERNEL | VENDOR | FILES | PERL SUBSTITUTION | TESTS: guest shell
-# (no "|" in it; "t NAME CMD..." runs a KTAP test, and a failure counts),
-# or "kunit" for the KUnit tests of kvm_kunit.ko.
+# (no "|" in it; "t NAME CMD..." runs a KTAP test, and a failure counts,
+# as does "fail=1"), or "kunit" for the KUnit tests of kvm_kunit.ko.
+# VENDOR amd-bochs is AMD under Bochs's ryzen model, with NRIP-save, where
+# kvm-amd's fastpath runs (lab/run.sh -e bochs).
 mutations() {
 	cat <<-'LIST'
 	count taken after the answer (K + 1 rule off by one)|6.1|amd|arch/x86/kvm/exit_stats.c|s/\*eax = lower_32_bits\(sum->count\);/*eax = lower_32_bits(sum->count - 1);/|load test && t "patched/test_exit_stats" /tests/test_exit_stats && t "patched/test_exit_stats_oracles" /tests/test_exit_stats_oracles; kvm_unload
@@ -30,6 +32,8 @@ mutations() {
 	undefined reasons answered like reasons KVM never saw|6.1|amd|arch/x86/kvm/exit_stats.c|s/\t\t\t\*edx = 0xffffffff;\n//|load test && t "patched/test_exit_stats_abi" /tests/test_exit_stats_abi; kvm_unload
 	fastpath exits not counted|6.12|intel|arch/x86/kvm/vmx/vmx.c|s/\treturn vmx_exit_handlers_fastpath\(vcpu, force_immediate_exit\);/\t{\n\t\tfastpath_t f = vmx_exit_handlers_fastpath(vcpu, force_immediate_exit);\n\n\t\tif (f == EXIT_FASTPATH_REENTER_GUEST) {\n\t\t\tvmx->exit_stats.slot[vmx->exit_reason.basic].count--;\n\t\t\tvmx->exit_stats.total.count--;\n\t\t}\n\t\treturn f;\n\t}/|load test && t "patched/test_exit_stats_fastpath" /tests/test_exit_stats_fastpath; kvm_unload
 	fastpath exits charged 0 cycles|6.12|intel|arch/x86/kvm/x86.c|s/(\t\t\+\+vcpu->stat\.exits;\n)\t\tkvm_exit_stats_end\(vcpu\);\n/$1/|load test && t "patched/test_exit_stats_fastpath" /tests/test_exit_stats_fastpath; kvm_unload
+	SVM fastpath exits charged 0 cycles|6.12|amd-bochs|arch/x86/kvm/x86.c|s/(\t\t\+\+vcpu->stat\.exits;\n)\t\tkvm_exit_stats_end\(vcpu\);\n/$1/|load test && t "patched/test_exit_stats_fastpath" /tests/test_exit_stats_fastpath; kvm_unload
+	the per-VM exit_stats_leaves ignored|6.12|amd|arch/x86/kvm/exit_stats.c|s/!exit_stats_leaves_shown\(READ_ONCE\(exit_stats_vm\(vcpu->kvm\)->leaves\),/!exit_stats_leaves_shown(KVM_EXIT_STATS_LEAVES_DEFAULT,/|load test && check "patched/a VM whose exit_stats_leaves is N answers like stock" sh -c '/tests/test_leaf_probe -w N > /tmp/hidden && ! grep -q 454d564b /tmp/hidden'; kvm_unload
 	VMX CPUID exits counted under the next reason|6.1|intel|arch/x86/kvm/vmx/vmx.c|s/kvm_exit_stats_vmx_slot\(vmx->exit_reason.basic\),/kvm_exit_stats_vmx_slot(vmx->exit_reason.basic + (vmx->exit_reason.basic == EXIT_REASON_CPUID)),/|load test && t "patched/test_exit_stats" /tests/test_exit_stats; kvm_unload
 	the debugfs files pin neither kvm.ko nor the vendor module|6.12|amd|arch/x86/kvm/exit_stats.c|s/\t\.owner\t\t= THIS_MODULE,\n//g; s/!try_module_get\(v->owner\)/false/; s/\tstruct module \*owner = exit_stats_vendor->owner;\n\n//; s/\tmodule_put\(owner\);\n//; s/\t\tmodule_put\(v->owner\);\n//|load test && t "patched/test_exit_stats_unload" /tests/test_exit_stats_unload; kvm_unload
 	static keys on before a vendor registers|6.1|amd|arch/x86/kvm/exit_stats.c arch/x86/kvm/exit_stats.h|s/(DE[A-Z]+_STATIC_KEY_)FALSE\((kvm_exit_stats_(?:cycles_)?key)\)/${1}TRUE($2)/g|kunit
@@ -50,7 +54,7 @@ mkdir -p "$out"
 make -s -C "$top/tests/lab" O="$out/tests" >/dev/null
 tests=("$out"/tests/test_exit_stats "$out"/tests/test_exit_stats_oracles "$out"/tests/test_exit_stats_nested
 	"$out"/tests/test_exit_stats_smp "$out"/tests/test_exit_stats_abi "$out"/tests/test_exit_stats_unload
-	"$out"/tests/test_exit_stats_fastpath)
+	"$out"/tests/test_exit_stats_fastpath "$out"/tests/test_leaf_probe)
 
 # The KUnit line: kvm_kunit.ko (kvm.ko with the tests) loads alone, and
 # every case must pass.
@@ -93,14 +97,16 @@ build() {
 # run NAME KERNEL VENDOR TESTS: 0 if every test passed and the kernel
 # reported nothing
 run() {
-	local name=$1 k=$2 v=$3 t=$4 stock d
+	local name=$1 k=$2 v=$3 t=$4 stock d emuq=()
+	[ "$v" != amd-bochs ] || emuq=(-e bochs)
 	stock=$("$top/kernel/build.sh" "$k" stock | tail -1)
 	d=$out/$name
 	[ "$t" != kunit ] || t=$kunit_tests
 	printf 'MUTANT=%q\nTESTS=%q\n' "$name" "$t" > "$d/mutate.env"
 	"$here/mkinitramfs.sh" -o "$d/initrd.gz" -p "$top/tests/lab/mutate-payload.sh" \
 		-s "$stock/modules" -t "$d/modules" "${tests[@]}" "$d/mutate.env"
-	"$here/run.sh" -q -v "$v" -k "$stock/bzImage" -i "$d/initrd.gz" -l "$d/lab.log" -c 1 \
+	"$here/run.sh" -q -v "${v%-bochs}" ${emuq[@]+"${emuq[@]}"} \
+		-k "$stock/bzImage" -i "$d/initrd.gz" -l "$d/lab.log" -c 1 \
 		-t "$([ "$v" = amd ] && echo 900 || echo 2400)" -S "$(dirname "$stock")/src/System.map" 2>/dev/null
 }
 
@@ -108,6 +114,7 @@ run() {
 caught_by() {
 	local log=$1 f
 	f=$(tr -d '\r' < "$log" | sed -n -E 's/^\[[^]]*\] not ok [0-9]+ ([^ ]+).*/\1/p; s/^\[kunit\] +not ok [0-9]+ (.*)/kunit \1/p' | sort -u | paste -sd, -)
+	[ -n "$f" ] || f=$(tr -d '\r' < "$log" | sed -n -E 's/^LAB-TEST: (.*) passed=[0-9]+ failed=[1-9][0-9]* .*/\1/p' | sort -u | paste -sd, -)
 	if [ -n "$f" ]; then echo "$f"
 	elif grep -q -E 'Kernel panic|BUG:|Oops' "$log"; then echo "kernel oops: $(grep -m1 -E 'BUG:|Oops|Kernel panic' "$log" | tr -d '\r' | cut -c1-80)"
 	else echo "a failed boot"; fi

@@ -16,6 +16,7 @@ boot_facts() {
 		payload.sh) f+=" main" ;;
 		reliability-payload.sh) f+=" main reliability" ;;
 		migrate-payload.sh) f+=" migrate" ;;
+		fastpath-payload.sh) f+=" fastpath" ;;
 		bisect-payload.sh) f+=" bisect" ;;
 		*) f+=" payload:$(basename "$payload")" ;;
 		esac

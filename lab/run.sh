@@ -2,7 +2,7 @@
 # Boot the lab's outer VM under pure emulation and report the outcome.
 #
 #   lab/run.sh -v amd|intel -k BZIMAGE -i INITRD -l LOG [-t TIMEOUT] [-c CPUS] [-m MiB]
-#              [-S SYSTEM.MAP] [-a KERNEL-ARGS] [-s] [-q]
+#              [-S SYSTEM.MAP] [-a KERNEL-ARGS] [-e qemu|bochs] [-s] [-q]
 #
 #   -a  more arguments for the kernel's command line
 #   -s  QEMU runs the CPUs on one host thread, in turn (thread=single):
@@ -10,7 +10,9 @@
 #       Debian's do at every static key and tracepoint switch (see
 #       lab/check.sh -f dist)
 #
-#   amd:   QEMU TCG, -cpu EPYC (SVM, nested paging)
+#   amd:   QEMU TCG, -cpu EPYC (SVM, nested paging; no NRIP-save, which
+#          TCG refuses), or with -e bochs Bochs's ryzen model (SVM, nested
+#          paging and NRIP-save, so KVM's SVM fastpath runs)
 #   intel: Bochs, corei7_skylake_x (VMX, EPT, VPID), booted from an ISO
 #
 # The serial console goes to LOG (and to stdout unless -q). Exit status:
@@ -32,17 +34,23 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
-vendor= kernel= initrd= log= timeout=600 cpus=2 mem=1024 quiet= tcg=multi sysmap= kargs=
+vendor= kernel= initrd= log= timeout=600 cpus=2 mem=1024 quiet= tcg=multi sysmap= kargs= emulator=
 stall_after=${LAB_STALL:-60}
-while getopts "v:k:i:l:t:c:m:S:a:qs" o; do
+while getopts "v:k:i:l:t:c:m:S:a:e:qs" o; do
 	case $o in
 	v) vendor=$OPTARG ;; k) kernel=$OPTARG ;; i) initrd=$OPTARG ;;
 	l) log=$OPTARG ;; t) timeout=$OPTARG ;; c) cpus=$OPTARG ;; m) mem=$OPTARG ;;
 	q) quiet=1 ;; s) tcg=single ;; S) sysmap=$OPTARG ;; a) kargs=$OPTARG ;;
-	*) die "usage: lab/run.sh -v amd|intel -k BZIMAGE -i INITRD -l LOG [-t S] [-c N] [-m MiB] [-S MAP] [-a ARGS] [-s] [-q]" ;;
+	e) emulator=$OPTARG ;;
+	*) die "usage: lab/run.sh -v amd|intel -k BZIMAGE -i INITRD -l LOG [-t S] [-c N] [-m MiB] [-S MAP] [-a ARGS] [-e qemu|bochs] [-s] [-q]" ;;
 	esac
 done
 [ -n "$vendor" ] && [ -n "$kernel" ] && [ -n "$initrd" ] && [ -n "$log" ] || die "lab/run.sh needs -v, -k, -i and -l"
+case $vendor/${emulator:-default} in
+amd/default | amd/qemu) emulator=qemu ;;
+amd/bochs | intel/default | intel/bochs) emulator=bochs ;;
+*) die "no emulator '$emulator' for $vendor (amd: qemu or bochs; intel: bochs)" ;;
+esac
 [ -f "$kernel" ] || die "kernel $kernel not found"
 [ -f "$initrd" ] || die "initrd $initrd not found"
 # nokaslr: a stalled vCPU's RIP can be looked up in System.map as it is.
@@ -62,8 +70,8 @@ host_tsc_khz() {
 	[ -n "$mhz" ] && awk -v m="$mhz" 'BEGIN { printf "%d\n", m * 1000 }'
 }
 
-case $vendor in
-amd)
+case $emulator in
+qemu)
 	need_pkgs qemu-system-x86
 	# Under TCG the outer VM's TSC runs at the host's rate, and on a busy
 	# host the outer kernel's calibration against the PIT can fail: it then
@@ -77,7 +85,16 @@ amd)
 		-display none -monitor "unix:$work/monitor,server=on,wait=off"
 		-serial "file:$log" -no-reboot -nodefaults)
 	;;
-intel)
+bochs)
+	# Bochs's ryzen model offers MWAITX, and Linux then waits in its early
+	# udelay()s with a timed MWAITX (delay_halt_mwaitx, from init_8259A,
+	# with interrupts off) whose timer Bochs never fires: the kernel hangs
+	# before its console is up. mwait_is_nop=1 makes MONITOR/MWAIT(X) and
+	# their timers no-ops.
+	case $vendor in
+	amd) cpu="model=ryzen, count=$cpus, ips=50000000, reset_on_triple_fault=0, mwait_is_nop=1" ;;
+	*) cpu="model=corei7_skylake_x, count=$cpus, ips=50000000, reset_on_triple_fault=0" ;;
+	esac
 	need_pkgs bochs bochsbios vgabios isolinux syslinux-common xorriso
 	mkdir -p "$work/iso/isolinux"
 	cp /usr/lib/ISOLINUX/isolinux.bin /usr/lib/syslinux/modules/bios/ldlinux.c32 "$work/iso/isolinux/"
@@ -90,7 +107,7 @@ intel)
 		{ cat "$work/xorriso.log" >&2; die "xorriso failed"; }
 	cat > "$work/bochsrc" <<-RC
 	megs: $mem
-	cpu: model=corei7_skylake_x, count=$cpus, ips=50000000, reset_on_triple_fault=0
+	cpu: $cpu
 	romimage: file=/usr/share/bochs/BIOS-bochs-latest
 	vgaromimage: file=/usr/share/vgabios/vgabios.bin
 	ata0-master: type=cdrom, path=$work/lab.iso, status=inserted
@@ -110,7 +127,6 @@ intel)
 	echo c > "$work/rc"
 	emu=(bochs -q -f "$work/bochsrc" -rc "$work/rc")
 	;;
-*) die "unknown vendor '$vendor' (want amd or intel)" ;;
 esac
 
 # monitor CMD...: QEMU's human monitor, one command after another, with
@@ -222,7 +238,7 @@ while kill -0 "$emu_pid" 2>/dev/null; do
 	fi
 	# Every 5 s: busy (more than 5 % of a CPU: 25 of 500 ticks) or
 	# printing means it is alive.
-	if [ "$vendor" = amd ] && [ "$SECONDS" -ge "$next_sample" ]; then
+	if [ "$emulator" = qemu ] && [ "$SECONDS" -ge "$next_sample" ]; then
 		size=$(stat -c %s "$log") ticks=$(emu_ticks)
 		if [ "$size" != "$last_size" ] || [ $((ticks - last_ticks)) -gt $(( (SECONDS - next_sample + 5) * 5 )) ]; then
 			quiet_since=$SECONDS

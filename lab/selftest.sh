@@ -130,6 +130,15 @@ results "a test with no subtest fails" "vendor:amd a" "FAIL	6.1/amd t/two	no sub
 results "a negated condition" "vendor:amd" "PASS	6.1/amd t/never	1 subtests" \
 	"LAB-TEST: t/never passed=1 failed=0 rc=0"
 
+# An emulator the vendor cannot have is refused, in one line, before any boot.
+rc=0
+err=$("$here/run.sh" -q -v intel -e qemu -k /dev/null -i /dev/null -l "$work/log" 2>&1) || rc=$?
+if [ "$rc" != 0 ] && grep -q "no emulator 'qemu' for intel (amd: qemu or bochs; intel: bochs)" <<<"$err"; then
+	passed=$((passed + 1)); echo "PASS  lab self-test: run.sh refuses an emulator the vendor has not (exit status $rc)"
+else
+	failed=$((failed + 1)); echo "FAIL  lab self-test: run.sh -v intel -e qemu: exit status $rc, said: $err"
+fi
+
 stock=$("$top/kernel/build.sh" "${1:-6.1}" stock | tail -1)
 
 expect() { # expect NAME STATUS PAYLOAD-TEXT [TIMEOUT [INIT-TEXT]]

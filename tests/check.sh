@@ -15,7 +15,8 @@
 #   amd        every boot under QEMU TCG (AMD SVM)
 #   intel      the first kernel's Bochs boot (Intel VMX) and the paging
 #              experiment
-#   intel-2    the other kernels' Bochs boots
+#   bochs      the other kernels' Bochs boots (Intel), and AMD's SVM
+#              fastpath under Bochs's ryzen model, which has NRIP-save
 # Each emulator is single-threaded for a tinyconfig kernel, so the
 # emulator lanes share the two cores and the host lane fills the gaps.
 # The Intel sanitizer kernel's reliability run, the longest suite (about
@@ -78,6 +79,7 @@ lane_emu() { # lane_emu LANE VENDOR KERNELS
 	# The lab's own tests boot QEMU only; the bench smoke run is on AMD.
 	[ "$lane" = amd ] && suite amd "lab self-tests" bash "$top/lab/selftest.sh" "$first"
 	for k in $ks; do
+		[ -n "$k" ] || continue
 		suite "$lane" "in-lab tests $k/$v" bash "$top/lab/check.sh" -k "$k" -v "$v"
 		if [ "$k" = "$first" ]; then
 			suite "$lane" "paging experiment, quick ($v)" bash "$top/lab/experiment.sh" -q -v "$v" -k "$first"
@@ -86,6 +88,13 @@ lane_emu() { # lane_emu LANE VENDOR KERNELS
 	done
 	[ "$lane" = amd ] && suite amd "reliability on the sanitizer kernel, short (amd)" \
 		bash "$top/lab/reliability.sh" -k "$first" -v amd
+	# kvm-amd's fastpath needs NRIP-save, which QEMU's TCG lacks: the
+	# fastpath test alone, on 6.12 (which has the HLT fastpath), under
+	# Bochs's ryzen model.
+	if [ "$lane" = bochs ] && has amd && in_list 6.12 "$kernels"; then
+		suite bochs "SVM fastpath with NRIP-save, Bochs ryzen (6.12/amd)" \
+			bash "$top/lab/check.sh" -k 6.12 -v amd-bochs -p "$top/tests/lab/fastpath-payload.sh"
+	fi
 	# Debian's own kernels with the modules its DKMS package built (on
 	# Intel, under Bochs, in make soak: lab/check.sh -f dist -v intel).
 	if [ "$lane" = amd ]; then
@@ -116,7 +125,10 @@ if has intel; then
 		[ "$k" = "$first" ] || in_list "$k" "$soak_intel" || intel_rest+="${intel_rest:+ }$k"
 	done
 	in_list "$first" "$soak_intel" || lane_start intel lane_emu intel intel "$first"
-	[ -z "$quick" ] && [ -n "$intel_rest" ] && lane_start intel-2 lane_emu intel-2 intel "$intel_rest"
+fi
+if [ -z "$quick" ] && { has intel || has amd; }; then
+	has intel || intel_rest=
+	lane_start bochs lane_emu bochs intel "${intel_rest:-}"
 fi
 lanes_wait
 
