@@ -55,12 +55,27 @@ struct es_hooks es_hooks = { NULL, real_sleep, real_clock, es_perf_tsc_khz, "/pr
 
 static struct termios saved;
 static bool raw;
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, resized;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGWINCH)
+		resized = 1;
+	else
+		stop = 1;
+}
+
+/* The terminal's size, or 24 by 80 where it has none. */
+static void live_size(struct es_live *l)
+{
+	struct winsize ws;
+
+	l->rows = 24;
+	l->cols = 80;
+	if (!ioctl(l->out, TIOCGWINSZ, &ws) && ws.ws_row && ws.ws_col) {
+		l->rows = ws.ws_row;
+		l->cols = ws.ws_col;
+	}
 }
 
 /* Wait up to seconds for input on fd (-1: none): 1 readable, 0 not, -1 a signal. */
@@ -79,21 +94,18 @@ int (*es_live_wait)(int fd, unsigned int seconds) = real_wait;
 int es_live_start(struct es_live *l, int in, int out)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct winsize ws;
 	struct termios t;
 
 	memset(l, 0, sizeof(*l));
 	l->in = -1;
-	l->rows = 24;
-	l->cols = 80;
-	if (!ioctl(out, TIOCGWINSZ, &ws) && ws.ws_row && ws.ws_col) {
-		l->rows = ws.ws_row;
-		l->cols = ws.ws_col;
-	}
+	l->out = out;
+	live_size(l);
 	stop = 0;
+	resized = 0;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGWINCH, &sa, NULL);	/* no SA_RESTART: the wait ends */
 	/* keys only from a terminal: without one, the view just refreshes */
 	if (isatty(in) && !tcgetattr(in, &saved)) {
 		t = saved;
@@ -118,17 +130,26 @@ void es_live_stop(struct es_live *l)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGWINCH, &sa, NULL);
 }
 
 int es_live_key(struct es_live *l, unsigned int seconds)
 {
 	char c;
-	int n;
+	int n = 0;
 
 	if (stop)
 		return -1;
-	n = es_live_wait(l->in, seconds);
-	if (n < 0 || stop)
+	if (!resized)
+		n = es_live_wait(l->in, seconds);
+	if (stop)
+		return -1;
+	if (resized) {
+		resized = 0;
+		live_size(l);
+		return ES_LIVE_RESIZE;
+	}
+	if (n < 0)
 		return -1;
 	if (!n || l->in < 0)
 		return 0;

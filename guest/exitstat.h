@@ -304,12 +304,18 @@ void es_print_escaped(FILE *f, const char *s, const char *quote);
 
 struct es_live {
 	int in;				/* keys from here; -1: none (not a terminal) */
-	unsigned int rows, cols;	/* the terminal's size */
+	int out;			/* the terminal drawn on */
+	unsigned int rows, cols;	/* its size, read again when it changes */
 };
 /* Keys from in (raw mode, if a terminal), SIGINT and SIGTERM to quit; 0. */
 int es_live_start(struct es_live *l, int in, int out);
 void es_live_stop(struct es_live *l);	/* the terminal as it was */
-/* Up to seconds for a key: it, 0 if none came, -1 to quit (a signal). */
+/*
+ * Up to seconds for a key: it, 0 if none came, ES_LIVE_RESIZE if the
+ * terminal's size changed (SIGWINCH; l has the new size), -1 to quit (a
+ * signal).
+ */
+#define ES_LIVE_RESIZE	0x100
 int es_live_key(struct es_live *l, unsigned int seconds);
 void es_live_draw(FILE *f, const struct es_live *l, const char *text);
 /* How es_live_key() waits: poll(); the unit tests replace it. */

@@ -1132,6 +1132,11 @@ static void t_host_live(void)
 	live_want(want, sizeof(want), "in the last 2.00 s", "pid  [paused]", rows);
 	CHECK(screen_has(master, buf, &len, sizeof(buf), "[paused]", frame, sizeof(frame)));
 	CHECK_STR(frame, want);
+	/* a narrower terminal: SIGWINCH, and the frame is drawn again to its width */
+	ws.ws_col = 40;
+	CHECK(!ioctl(master, TIOCSWINSZ, &ws));
+	CHECK(screen_has(master, buf, &len, sizeof(buf), "(exits, cycles, pid\033[K\n", frame, sizeof(frame)));
+	CHECK(strstr(frame, "      5 ?                    0          \033[K\n"));
 	/* q: quits, status 0, the terminal as it was */
 	CHECK(write(master, "q", 1) == 1);
 	while (read(master, buf, sizeof(buf)) > 0)
@@ -1157,7 +1162,7 @@ void host_tests(void)
 	test("--host: write errors", t_host_write_errors);
 	test("--host -g PATTERN: VMs by name, none: status 4", t_host_vm_name);
 	test("--host --vcpu N: one vCPU in every format", t_host_vcpu);
-	test("--host --live: a pseudo-terminal, keys s, p, q; --line elsewhere", t_host_live);
+	test("--host --live: a pseudo-terminal, keys s, p, q, a resize; --line elsewhere", t_host_live);
 	if (*base) {
 		char cmd[128];
 
