@@ -213,9 +213,10 @@ for ver in "$@"; do
 	else
 		result 0 "$ver make apply in a git tree" "$(tail -2 <<<"$o" | tr '\n' ' ')"
 	fi
-	# A patch that cannot apply (the last one's new file is already
-	# there): refused, and the patches before it are taken out again.
-	last=$(git -C "$src" diff --name-only --diff-filter=A patched~1 patched | head -1)
+	# A patch that cannot apply (the file the last patch to add one adds
+	# is already there): refused, and the patches before it are taken out
+	# again.
+	last=$(git -C "$src" log --format= --name-only --diff-filter=A stock..patched | sed '/^$/d' | head -1)
 	mkdir -p "$t/clash/$(dirname "$last")" && echo clash >"$t/clash/$last"
 	cp -a "$t/clash" "$t/clash.before"
 	if ! o=$(bash "$here/apply.sh" "$t/clash" 2>&1) && grep -q "tree left as it was" <<<"$o" &&
