@@ -126,9 +126,9 @@ if has intel; then
 	done
 	in_list "$first" "$soak_intel" || lane_start intel lane_emu intel intel "$first"
 fi
-if [ -z "$quick" ] && { has intel || has amd; }; then
-	has intel || intel_rest=
-	lane_start bochs lane_emu bochs intel "${intel_rest:-}"
+has intel || intel_rest=
+if [ -z "$quick" ] && { [ -n "$intel_rest" ] || { has amd && in_list 6.12 "$kernels"; }; }; then
+	lane_start bochs lane_emu bochs intel "$intel_rest"
 fi
 lanes_wait
 
