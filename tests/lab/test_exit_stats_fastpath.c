@@ -136,64 +136,99 @@ static void vcpu_x2apic_on(struct vm *vm, int i)
 	TEST_ASSERT(!ioctl(fd, KVM_SET_LAPIC, &lapic), "KVM_SET_LAPIC on vCPU %d failed", i);
 }
 
+/* What KVM, its tracepoint and the host view say of one run of vCPU 0. */
+struct seen {
+	u64 exits;		/* KVM's "exits" statistic */
+	u64 events, hist;	/* kvm_exit events: all, and the reason's */
+	u64 sum;		/* the view's sum over the reasons */
+	u64 count, cycles;	/* the view's, for the reason */
+	u64 run_tsc;		/* TSC cycles the KVM_RUN call took */
+	struct view v;
+};
+
+/* Run vCPU 0 to its port write (after what), and read it all. */
+static void run_seen(struct vm *vm, u32 reason, const char *what, struct seen *s)
+{
+	u64 t0, t1;
+	u32 r;
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	hist_trigger_start("kvm/kvm_exit", "exit_reason");
+	t0 = __rdtsc();
+	r = vcpu_run(vm, 0);
+	t1 = __rdtsc();
+	TEST_ASSERT(r == KVM_EXIT_IO, "expected the port write after the %s, got %s",
+		    what, exit_reason_str(r));
+	s->run_tsc = t1 - t0;
+	s->exits = vm_vcpu_stat(vm, 0, "exits");
+	s->events = hist_total("kvm/kvm_exit");
+	s->hist = hist_count("kvm/kvm_exit", reason);
+	hist_trigger_stop();
+	TEST_ASSERT(view_read(vm, &s->v) > 0, "no host-side view (debugfs exit_stats) for the VM");
+	for (i = 0; i < s->v.n; i++)
+		s->sum += s->v.count[i];
+	s->count = view_count(&s->v, reason);
+	s->cycles = view_cycles(&s->v, reason);
+}
+
+/* Every exit counted once: view, KVM's statistic and tracepoint agree. */
+static bool seen_all(const struct seen *s)
+{
+	return s->sum == s->exits && s->events == s->exits &&
+	       s->v.total_count == s->exits && !s->v.clamped;
+}
+
+/*
+ * want exits' cycles: at least 1 per exit, at most the vCPU's, which are
+ * at most the KVM_RUN call's.
+ */
+static void check_cycles(const char *kind, const char *name, const struct seen *s, u64 want)
+{
+	ktap_diag("%s: their cycles: %llu, %llu per exit; bounds: at least %llu (1 per exit), "
+		  "at most the vCPU's %llu, at most the KVM_RUN call's %llu",
+		  kind, s->cycles, want ? s->cycles / want : 0, want, s->v.total_cycles, s->run_tsc);
+	if (s->v.cycles_off)
+		ktap_skip(name, "cycles are not counted (kvm.exit_stats=counts)");
+	else
+		ktap_result(s->cycles >= want && s->cycles <= s->v.total_cycles &&
+			    s->v.total_cycles <= s->run_tsc, "%s", name);
+}
+
 /* One VM, ICR writes and deadlines: two results. */
 static void run_writes(const char *kind, u32 icr, u32 deadlines)
 {
 	/* SVM has one exit code for RDMSR and WRMSR */
-	u32 msr = host_is_amd() ? 0x7c : 32, r;
-	u64 exits, events, hist_msr, msr_exits, msr_cycles, sum = 0, t0, t1;
+	u32 msr = host_is_amd() ? 0x7c : 32;
 	u64 want = (u64)icr + deadlines;
-	char name[48];
+	char what[32], name[48];
+	struct seen s;
 	struct vm *vm;
-	struct view v;
-	int i;
 
 	vm = vm_create_irqchip(2);
 	vcpu_x2apic_on(vm, 0);
 	vcpu_x2apic_on(vm, 1);
 	vm_load_code(vm, GUEST_CODE_GPA, guest_writes);
 	vcpu_prepare(vm, 0, icr, deadlines);
-	hist_trigger_start("kvm/kvm_exit", "exit_reason");
-	t0 = __rdtsc();
-	r = vcpu_run(vm, 0);
-	t1 = __rdtsc();
-	TEST_ASSERT(r == KVM_EXIT_IO, "expected the port write after the %s writes, got %s",
-		    kind, exit_reason_str(r));
-	exits = vm_vcpu_stat(vm, 0, "exits");
-	events = hist_total("kvm/kvm_exit");
-	hist_msr = hist_count("kvm/kvm_exit", msr);
-	hist_trigger_stop();
-	TEST_ASSERT(view_read(vm, &v) > 0, "no host-side view (debugfs exit_stats) for the VM");
-	for (i = 0; i < v.n; i++)
-		sum += v.count[i];
-	msr_exits = view_count(&v, msr);
-	msr_cycles = view_cycles(&v, msr);
+	snprintf(what, sizeof(what), "%s writes", kind);
+	run_seen(vm, msr, what, &s);
 	ktap_diag("%s: MSR exits: view %llu, kvm_exit %llu, the guest's writes %llu; "
 		  "view sum %llu, exits stat %llu, kvm_exit events %llu",
-		  kind, msr_exits, hist_msr, want, sum, exits, events);
-	ktap_result(msr_exits == want && hist_msr == want && sum == exits && events == exits &&
-		    v.total_count == exits && !v.clamped, "msr_exits_exact_%s", kind);
-	ktap_diag("%s: their cycles: %llu, %llu per exit; bounds: at least %llu (1 per exit), "
-		  "at most the vCPU's %llu, at most the KVM_RUN call's %llu",
-		  kind, msr_cycles, want ? msr_cycles / want : 0, want, v.total_cycles, t1 - t0);
+		  kind, s.count, s.hist, want, s.sum, s.exits, s.events);
+	ktap_result(s.count == want && s.hist == want && seen_all(&s), "msr_exits_exact_%s", kind);
 	snprintf(name, sizeof(name), "msr_cycles_bounded_%s", kind);
-	if (v.cycles_off)
-		ktap_skip(name, "cycles are not counted (kvm.exit_stats=counts)");
-	else
-		ktap_result(msr_cycles >= want && msr_cycles <= v.total_cycles &&
-			    v.total_cycles <= t1 - t0, "%s", name);
+	check_cycles(kind, name, &s, want);
 	vm_free(vm);
 }
 
 /* One VM, K halts with an IPI pending: two results. */
 static void run_halts(u32 k)
 {
-	u32 hlt = host_is_amd() ? 0x78 : 12, r, irqs;
-	u64 exits, events, hist_hlt, halt_exits, hlt_exits, hlt_cycles, sum = 0, t0, t1;
+	u32 hlt = host_is_amd() ? 0x78 : 12, irqs;
 	u16 ivt[2] = { HANDLER_GPA, 0 };
+	u64 halt_exits;
+	struct seen s;
 	struct vm *vm;
-	struct view v;
-	int i;
 
 	vm = vm_create_irqchip(1);
 	vcpu_x2apic_on(vm, 0);
@@ -201,37 +236,15 @@ static void run_halts(u32 k)
 	vm_load_code(vm, HANDLER_GPA, guest_ipi_handler);
 	vm_load(vm, IPI_VECTOR * 4, ivt, sizeof(ivt));
 	vcpu_prepare(vm, 0, k, 0);
-	hist_trigger_start("kvm/kvm_exit", "exit_reason");
-	t0 = __rdtsc();
-	r = vcpu_run(vm, 0);
-	t1 = __rdtsc();
-	TEST_ASSERT(r == KVM_EXIT_IO, "expected the port write after the halts, got %s",
-		    exit_reason_str(r));
-	exits = vm_vcpu_stat(vm, 0, "exits");
+	run_seen(vm, hlt, "halts", &s);
 	halt_exits = vm_vcpu_stat(vm, 0, "halt_exits");
-	events = hist_total("kvm/kvm_exit");
-	hist_hlt = hist_count("kvm/kvm_exit", hlt);
-	hist_trigger_stop();
 	irqs = *(u32 *)gpa_to_hva(vm, IRQS_GPA);
-	TEST_ASSERT(view_read(vm, &v) > 0, "no host-side view (debugfs exit_stats) for the VM");
-	for (i = 0; i < v.n; i++)
-		sum += v.count[i];
-	hlt_exits = view_count(&v, hlt);
-	hlt_cycles = view_cycles(&v, hlt);
 	ktap_diag("hlt: HLT exits: view %llu, kvm_exit %llu, halt_exits stat %llu, the guest's "
 		  "halts %u, IPIs handled %u; view sum %llu, exits stat %llu, kvm_exit events %llu",
-		  hlt_exits, hist_hlt, halt_exits, k, irqs, sum, exits, events);
-	ktap_result(hlt_exits == k && hist_hlt == k && halt_exits == k &&
-		    sum == exits && events == exits && v.total_count == exits && !v.clamped,
+		  s.count, s.hist, halt_exits, k, irqs, s.sum, s.exits, s.events);
+	ktap_result(s.count == k && s.hist == k && halt_exits == k && seen_all(&s),
 		    "hlt_exits_exact");
-	ktap_diag("hlt: their cycles: %llu, %llu per exit; bounds: at least %u (1 per exit), "
-		  "at most the vCPU's %llu, at most the KVM_RUN call's %llu",
-		  hlt_cycles, k ? hlt_cycles / k : 0, k, v.total_cycles, t1 - t0);
-	if (v.cycles_off)
-		ktap_skip("hlt_cycles_bounded", "cycles are not counted (kvm.exit_stats=counts)");
-	else
-		ktap_result(hlt_cycles >= k && hlt_cycles <= v.total_cycles &&
-			    v.total_cycles <= t1 - t0, "hlt_cycles_bounded");
+	check_cycles("hlt", "hlt_cycles_bounded", &s, k);
 	vm_free(vm);
 }
 
