@@ -69,8 +69,8 @@ lane_host() {
 	suite host "host modules for Debian's kernels, packages" bash "$top/kernel/check-host-modules.sh" $dist_kernels
 }
 
-lane_emu() { # lane_emu LANE VENDOR KERNELS
-	local lane=$1 v=$2 ks=$3 k
+lane_emu() { # lane_emu LANE VENDOR KERNELS [DEBIAN-KERNELS]
+	local lane=$1 v=$2 ks=$3 dks=${4:-} k
 	export LAB_OUT=$top/build/lab-$lane
 	if [ -n "$quick" ]; then
 		suite "$lane" "in-lab tests $first/$v" bash "$top/lab/check.sh" -k "$first" -v "$v"
@@ -89,46 +89,60 @@ lane_emu() { # lane_emu LANE VENDOR KERNELS
 	[ "$lane" = amd ] && suite amd "reliability on the sanitizer kernel, short (amd)" \
 		bash "$top/lab/reliability.sh" -k "$first" -v amd
 	# kvm-amd's fastpath needs NRIP-save, which QEMU's TCG lacks: the
-	# fastpath test alone, on 6.12 (which has the HLT fastpath), under
-	# Bochs's ryzen model.
-	if [ "$lane" = bochs ] && has amd && in_list 6.12 "$kernels"; then
-		suite bochs "SVM fastpath with NRIP-save, Bochs ryzen (6.12/amd)" \
-			bash "$top/lab/check.sh" -k 6.12 -v amd-bochs -p "$top/tests/lab/fastpath-payload.sh"
-	fi
-	# Debian's own kernels with the modules its DKMS package built (on
-	# Intel, under Bochs, in make soak: lab/check.sh -f dist -v intel).
-	if [ "$lane" = amd ]; then
-		for k in $dist_kernels; do
-			suite amd "in-lab tests on Debian's $k kernel (amd)" \
-				bash "$top/lab/check.sh" -k "$k" -v amd -f dist
+	# fastpath test alone, on every kernel, under Bochs's ryzen model
+	# (about 2.5 min a boot).
+	if [ "$lane" = bochs ] && has amd; then
+		for k in $kernels; do
+			suite bochs "SVM fastpath with NRIP-save, Bochs ryzen ($k/amd)" \
+				bash "$top/lab/check.sh" -k "$k" -v amd-bochs -p "$top/tests/lab/fastpath-payload.sh"
 		done
-		suite amd "in-lab tests on Debian's $first cloud kernel (amd)" \
+	fi
+	# Debian's own kernels on AMD, under QEMU, with the modules its DKMS
+	# package built (on Intel, under Bochs, in make soak: lab/check.sh -f
+	# dist -v intel), in whichever lane is given them, after its own
+	# suites: the Bochs lanes end first.
+	for k in $dks; do
+		suite "$lane" "in-lab tests on Debian's $k kernel (amd)" \
+			bash "$top/lab/check.sh" -k "$k" -v amd -f dist
+		[ "$k" != "$first" ] || suite "$lane" "in-lab tests on Debian's $first cloud kernel (amd)" \
 			bash "$top/lab/check.sh" -k "$first" -v amd -f dist-cloud
 		# The migration test needs an outer VM with two CPUs: the lab's
 		# AMD kernel sees one, Debian's (ACPI, SMP) two. It runs alone in
 		# that boot, about 45 s, with a limit of 600 s.
-		for k in $dist_kernels; do
-			suite amd "migration test on Debian's $k kernel, 2 CPUs (amd)" \
-				env LAB_DIST_CPUS=2 LAB_TIMEOUT=600 bash "$top/lab/check.sh" \
-				-k "$k" -v amd -f dist -p "$top/tests/lab/migrate-payload.sh"
-		done
-	fi
+		suite "$lane" "migration test on Debian's $k kernel, 2 CPUs (amd)" \
+			env LAB_DIST_CPUS=2 LAB_TIMEOUT=600 bash "$top/lab/check.sh" \
+			-k "$k" -v amd -f dist -p "$top/tests/lab/migrate-payload.sh"
+	done
 }
 
-lane_start host lane_host
-has amd && lane_start amd lane_emu amd amd "$kernels"
+# Intel's boots in two lanes, the first kernel's (with the experiment) and
+# the others' (minus those left to make soak); Debian's kernels on AMD
+# follow them there, the first kernel's in the one, the others' in the
+# other, or go to the AMD lane when there is no Intel lane.
+intel_first= intel_rest= dist_first= dist_rest=
 if has intel; then
-	# Intel's boots in two lanes: the first kernel's (with the experiment)
-	# and the others', minus those left to make soak.
-	intel_rest=
+	in_list "$first" "$soak_intel" || intel_first=$first
 	for k in $kernels; do
 		[ "$k" = "$first" ] || in_list "$k" "$soak_intel" || intel_rest+="${intel_rest:+ }$k"
 	done
-	in_list "$first" "$soak_intel" || lane_start intel lane_emu intel intel "$first"
 fi
-has intel || intel_rest=
-if [ -z "$quick" ] && { [ -n "$intel_rest" ] || { has amd && in_list 6.12 "$kernels"; }; }; then
-	lane_start bochs lane_emu bochs intel "$intel_rest"
+if has amd && [ -z "$quick" ]; then
+	for k in $dist_kernels; do
+		if [ "$k" = "$first" ]; then dist_first=$k; else dist_rest+="${dist_rest:+ }$k"; fi
+	done
+fi
+lane_start host lane_host
+if has amd; then
+	if [ -n "$intel_first" ]; then
+		lane_start amd lane_emu amd amd "$kernels"
+	else
+		lane_start amd lane_emu amd amd "$kernels" "$dist_first${dist_rest:+ $dist_rest}"
+		dist_first= dist_rest=
+	fi
+fi
+[ -z "$intel_first" ] || lane_start intel lane_emu intel intel "$intel_first" "$dist_first"
+if [ -z "$quick" ] && { [ -n "$intel_rest" ] || has amd; }; then
+	lane_start bochs lane_emu bochs intel "$intel_rest" "$dist_rest"
 fi
 lanes_wait
 

@@ -1,6 +1,6 @@
 # KVM's fastpath on AMD. kvm-amd handles MSR writes and HLT in
 # svm_exit_handlers_fastpath() only with NRIP-save, which the lab's QEMU
-# does not offer; Bochs's ryzen model does. make check boots the lab's 6.12
+# does not offer; Bochs's ryzen model does. make check boots each lab
 # kernel under it for this test alone (Bochs is slow):
 #   lab/check.sh -k 6.12 -v amd-bochs -p tests/lab/fastpath-payload.sh
 fail=0

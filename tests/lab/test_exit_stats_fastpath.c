@@ -29,12 +29,18 @@
  * instruction is skipped, kvm_vcpu_has_events() holds, and the vCPU
  * re-enters the guest at once, without handle_exit(); 6.1 takes the normal
  * path.  The IPI is then delivered through an interrupt window, and its
- * real-mode handler counts it and writes the EOI.  (Under Bochs's ryzen
- * model no interrupt-window exit follows the re-entry, and the handler
- * never runs: the IPI stays pending, and every HLT finds it and re-enters.
- * So the handler's count is printed, not checked.)  The HLT exits in the
- * host view must equal K, the guest's own count, the kvm_exit histogram's
- * and KVM's halt_exits statistic, with the same cycle bounds as above.
+ * real-mode handler counts it and writes the EOI.
+ *
+ * Where an emulator delivers the IPI before the HLT (the STI shadow lost;
+ * seen on QEMU with the sanitizer kernel, where that HLT then waited for
+ * ever), the handler skips the HLT and counts it as skipped.  Under Bochs's
+ * ryzen model the IPI never reaches the guest, on 6.1's normal path as on
+ * the fastpath (no interrupt-window exit, no EOI): it stays pending, and
+ * every HLT finds it.  So the handler's count is printed, not checked.
+ *
+ * The HLT exits in the host view must equal the HLTs that ran (K less the
+ * skipped, at most 1 in 10), the kvm_exit histogram's and KVM's halt_exits
+ * statistic, with the same cycle bounds as above.
  */
 #include <stdio.h>
 #include <string.h>
@@ -47,6 +53,7 @@
 #define IPI_VECTOR	0x40
 #define HANDLER_GPA	0x3000
 #define IRQS_GPA	0x7000	/* the handler's count */
+#define SKIPPED_GPA	0x7004	/* HLTs it skipped, taken before them */
 
 #define MSR_IA32_APICBASE		0x1b
 #define MSR_IA32_APICBASE_X2APIC	(3u << 10)	/* EN and EXTD */
@@ -98,18 +105,35 @@ GUEST_CODE(guest_halts,
 	"2:	hlt\n"
 	"	jmp 2b\n");
 
+/*
+ * The IPI's handler: counts it, and writes the EOI. Taken before the HLT
+ * it was to wake (where an emulator does not keep the STI shadow, e.g.
+ * across a VM exit between the STI and the HLT), it returns past that HLT,
+ * which would otherwise wait for an interrupt that never comes, and counts
+ * the HLT as skipped.
+ */
 GUEST_CODE(guest_ipi_handler,
+	"	push %bp\n"
+	"	mov %sp, %bp\n"
 	"	push %eax\n"
+	"	push %ebx\n"
 	"	push %ecx\n"
 	"	push %edx\n"
 	"	incl " __stringify(IRQS_GPA) "\n"
-	"	mov $0x80b, %ecx\n"		/* EOI */
+	"	mov 2(%bp), %bx\n"		/* the return IP (CS is 0) */
+	"	cmpb $0xf4, (%bx)\n"		/* at a HLT? */
+	"	jne 1f\n"
+	"	incw 2(%bp)\n"
+	"	incl " __stringify(SKIPPED_GPA) "\n"
+	"1:	mov $0x80b, %ecx\n"		/* EOI */
 	"	xor %eax, %eax\n"
 	"	xor %edx, %edx\n"
 	"	wrmsr\n"
 	"	pop %edx\n"
 	"	pop %ecx\n"
+	"	pop %ebx\n"
 	"	pop %eax\n"
+	"	pop %bp\n"
 	"	iret\n");
 
 /*
@@ -224,7 +248,7 @@ static void run_writes(const char *kind, u32 icr, u32 deadlines)
 /* One VM, K halts with an IPI pending: two results. */
 static void run_halts(u32 k)
 {
-	u32 hlt = host_is_amd() ? 0x78 : 12, irqs;
+	u32 hlt = host_is_amd() ? 0x78 : 12, irqs, skipped, halts;
 	u16 ivt[2] = { HANDLER_GPA, 0 };
 	u64 halt_exits;
 	struct seen s;
@@ -239,12 +263,16 @@ static void run_halts(u32 k)
 	run_seen(vm, hlt, "halts", &s);
 	halt_exits = vm_vcpu_stat(vm, 0, "halt_exits");
 	irqs = *(u32 *)gpa_to_hva(vm, IRQS_GPA);
+	skipped = *(u32 *)gpa_to_hva(vm, SKIPPED_GPA);
+	halts = k - skipped;
 	ktap_diag("hlt: HLT exits: view %llu, kvm_exit %llu, halt_exits stat %llu, the guest's "
-		  "halts %u, IPIs handled %u; view sum %llu, exits stat %llu, kvm_exit events %llu",
-		  s.count, s.hist, halt_exits, k, irqs, s.sum, s.exits, s.events);
-	ktap_result(s.count == k && s.hist == k && halt_exits == k && seen_all(&s),
-		    "hlt_exits_exact");
-	check_cycles("hlt", "hlt_cycles_bounded", &s, k);
+		  "halts %u (%u skipped); IPIs handled %u; view sum %llu, exits stat %llu, "
+		  "kvm_exit events %llu", s.count, s.hist, halt_exits, halts, skipped, irqs,
+		  s.sum, s.exits, s.events);
+	/* and the HLTs with an IPI pending did happen: at most 1 in 10 skipped */
+	ktap_result(s.count == halts && s.hist == halts && halt_exits == halts &&
+		    skipped <= k / 10 && seen_all(&s), "hlt_exits_exact");
+	check_cycles("hlt", "hlt_cycles_bounded", &s, halts);
 	vm_free(vm);
 }
 
