@@ -12,11 +12,13 @@
 # The lanes, each a list of suites run one after another:
 #   host       unit tests, libFuzzer, the patch series checks (compilers on
 #              the host)
-#   amd        every boot under QEMU TCG (AMD SVM)
+#   amd        the lab's kernels under QEMU TCG (AMD SVM), the sanitizer
+#              kernel's included
 #   intel      the first kernel's Bochs boot (Intel VMX) and the paging
-#              experiment
-#   bochs      the other kernels' Bochs boots (Intel), and AMD's SVM
-#              fastpath under Bochs's ryzen model, which has NRIP-save
+#              experiment, then Debian's kernel of that line under QEMU
+#   bochs      the other kernels' Bochs boots (Intel), AMD's SVM fastpath
+#              under Bochs's ryzen model (NRIP-save) on every kernel, then
+#              Debian's other kernels under QEMU
 # Each emulator is single-threaded for a tinyconfig kernel, so the
 # emulator lanes share the two cores and the host lane fills the gaps.
 # The Intel sanitizer kernel's reliability run, the longest suite (about
