@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -69,6 +71,24 @@ u32 reason_max_defined(void)
 	return host_is_amd() ? 0x403 : linux_7_3() ? 85 : 77;
 }
 
+/* Up to @max numbers from @s into @n, as many as @s holds; -1 if more. */
+static int view_nums(const char *s, u64 *n, int max)
+{
+	char *end;
+	int i;
+
+	for (i = 0; ; i++) {
+		while (*s == ' ')
+			s++;
+		if (!isdigit(*s))
+			return *s == '\n' || !*s ? i : -1;
+		if (i == max)
+			return -1;
+		n[i] = strtoull(s, &end, 10);
+		s = end;
+	}
+}
+
 int view_read(struct vm *vm, struct view *v)
 {
 	char path[128], line[256], name[64];
@@ -87,6 +107,31 @@ int view_read(struct vm *vm, struct view *v)
 			continue;
 		if (!strcmp(line, "cycles off\n")) {
 			v->cycles_off = true;
+			continue;
+		}
+		if (!strncmp(line, "buckets ", 8)) {
+			TEST_ASSERT(!v->n && !v->nbounds && !v->cycles_off,
+				    "\"buckets\" line not right after the header in %s", path);
+			v->nbounds = view_nums(line + 8, v->bounds, VIEW_HIST_MAX - 1);
+			TEST_ASSERT(v->nbounds > 0, "bad \"buckets\" line in %s: %s", path, line);
+			continue;
+		}
+		if (!strncmp(line, "hist ", 5)) {
+			char *p = line + 5;
+
+			TEST_ASSERT(v->n > 0 && v->nbounds && !v->has_hist[v->n - 1],
+				    "\"hist\" line without buckets, or not after its reason's in %s: %s",
+				    path, line);
+			if (v->reason[v->n - 1] == ~0u)
+				TEST_ASSERT(!strncmp(p, "other ", 6), "\"hist\" line not after its reason's in %s: %s",
+					    path, line);
+			else
+				TEST_ASSERT(strtoul(p, NULL, 10) == v->reason[v->n - 1] && isdigit(*p),
+					    "\"hist\" line not after its reason's in %s: %s", path, line);
+			p = strchr(p, ' ');
+			TEST_ASSERT(p && view_nums(p, v->hist[v->n - 1], VIEW_HIST_MAX) == v->nbounds + 1,
+				    "\"hist\" line without %d buckets in %s: %s", v->nbounds + 1, path, line);
+			v->has_hist[v->n - 1] = true;
 			continue;
 		}
 		if (sscanf(line, "clamped %llu", &c) == 1) {
@@ -146,6 +191,13 @@ u64 view_count(const struct view *v, u32 reason)
 	int i = view_line(v, reason);
 
 	return i < 0 ? 0 : v->count[i];
+}
+
+const u64 *view_hist(const struct view *v, u32 reason)
+{
+	int i = view_line(v, reason);
+
+	return i < 0 || !v->has_hist[i] ? NULL : v->hist[i];
 }
 
 u64 view_cycles(const struct view *v, u32 reason)

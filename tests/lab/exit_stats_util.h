@@ -46,10 +46,12 @@ u32 reason_max_defined(void);
  * Returns the number of reason lines read into reason[]/count[]/cycles[]
  * (the "other" line as reason ~0), with the part of each taken while L2
  * ran (its "l2" line) in l2_count[]/l2_cycles[], the total line in
- * *total_*, the "l2 total" line in *l2_total_*; -1 if the file does not
- * exist.
+ * *total_*, the "l2 total" line in *l2_total_*; with kvm.exit_stats=hist
+ * the "buckets" line in bounds[] and each reason's "hist" line in hist[];
+ * -1 if the file does not exist.
  */
 #define VIEW_MAX	512
+#define VIEW_HIST_MAX	32
 struct view {
 	int n;
 	u32 reason[VIEW_MAX];
@@ -60,6 +62,10 @@ struct view {
 	u64 l2_total_count, l2_total_cycles;
 	u64 clamped;		/* windows whose TSC went backwards */
 	bool cycles_off;	/* kvm.exit_stats=counts */
+	int nbounds;		/* kvm.exit_stats=hist: the buckets' bounds */
+	u64 bounds[VIEW_HIST_MAX];
+	bool has_hist[VIEW_MAX];	/* and nbounds + 1 buckets per reason */
+	u64 hist[VIEW_MAX][VIEW_HIST_MAX];
 };
 int view_read(struct vm *vm, struct view *v);
 
@@ -71,5 +77,7 @@ bool module_param_read(const char *module, const char *param, char *buf, size_t 
 u64 view_count(const struct view *v, u32 reason);
 u64 view_cycles(const struct view *v, u32 reason);
 u64 view_l2_count(const struct view *v, u32 reason);
+/* A reason's histogram, or NULL if it has none. */
+const u64 *view_hist(const struct view *v, u32 reason);
 
 #endif /* KVM_EXITSTAT_EXIT_STATS_UTIL_H */

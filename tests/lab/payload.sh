@@ -180,6 +180,12 @@ run_ktap "patched/test_exit_stats_counts" /tests/test_exit_stats_counts || fail=
 run_ktap "patched/test_exit_stats_smp/counts" /tests/test_exit_stats_smp || fail=1
 kvm_unload || exit 1
 
+# The histogram mode: each exit in its bucket, against the guest's own
+# timing of it.
+kvm_load test "exit_stats=hist" || exit 1
+run_ktap "patched/test_exit_stats_hist" /tests/test_exit_stats_hist || fail=1
+kvm_unload || exit 1
+
 # Global scope: every VM sees all VMs' exits, and destroyed VMs' exits stay.
 kvm_load test "exit_stats_scope=global" || exit 1
 check "patched/global scope logs a warning" sh -c 'dmesg | grep -q "exit_stats_scope=global"'
