@@ -520,6 +520,7 @@ struct run {
 	int cmd_status;			/*  its status, 126 or 127 if exec failed */
 	unsigned int skipped;		/* the host: VMs whose files were bad */
 	bool l2_cols;			/* line format: a block had the L2 column */
+	bool hist_cols;			/* table: a block had the histograms' columns */
 	struct es_select sel;
 	uint32_t only[MAX_REASONS];
 	double start;			/* block 0's monotonic clock */
@@ -768,15 +769,18 @@ static int emit(struct run *r, FILE *f, const char *fname, struct es_report *rep
 	}
 	if (o->format == F_PROM) {
 		es_print_prom(f, reps, n);
-	} else if (o->format == F_LINE) {
+	} else {
 		/*
-		 * one layout for the block: the column if any file has the
-		 * split, and from then on in every block, even one whose VMs
-		 * with the split are gone
+		 * one layout for the block: the column(s) if any file has the
+		 * split (the histograms), and from then on in every block,
+		 * even one whose VMs with the split (histograms) are gone
 		 */
-		for (i = 0; i < n; i++)
-			r->l2_cols |= reps[i].has_l2;
+		for (i = 0; i < n; i++) {
+			r->l2_cols |= o->format == F_LINE && reps[i].has_l2;
+			r->hist_cols |= reps[i].nbounds != 0;
+		}
 		fmt.l2 = r->l2_cols;
+		fmt.hist = r->hist_cols;
 	}
 	if (o->format == F_LINE && fmt.header && (!block || o->host)) {
 		if (block)

@@ -130,6 +130,17 @@ struct es_snap {
 	 */
 	uint64_t *l2_exits, *l2_cycles;
 	uint64_t l2_total_exits, l2_total_cycles;	/* with "l2 other" */
+	/*
+	 * host, kvm.exit_stats=hist: the file's "buckets" line, nbounds
+	 * ascending bounds (0: no histogram, hist NULL), and per reason its
+	 * "hist" line, nbounds + 1 counts of exits by their handling cycles:
+	 * bucket 0 below bounds[0], bucket i from bounds[i - 1] up to below
+	 * bounds[i], the last one bounds[nbounds - 1] and above. hist[] holds
+	 * reason r's at r * (nbounds + 1), then other's, hist_other, in the
+	 * same block.
+	 */
+	unsigned int nbounds;
+	uint64_t *bounds, *hist, *hist_other;
 };
 int es_snap_alloc(struct es_snap *s, unsigned int n, bool names);
 void es_snap_free(struct es_snap *s);
@@ -219,6 +230,7 @@ struct es_row {
 	uint64_t exits, cycles;
 	uint64_t l2_exits, l2_cycles;	/* host: of those, while L2 ran */
 	char name[40];
+	const uint64_t *hist;		/* host, kvm.exit_stats=hist: its counts, else NULL */
 };
 
 enum es_sort { ES_SORT_EXITS, ES_SORT_CYCLES, ES_SORT_REASON };
@@ -247,6 +259,15 @@ struct es_report {
 	uint64_t clamped;
 	bool has_l2;			/* host: b has exits taken while L2 ran */
 	uint64_t l2_exits, l2_cycles;	/* of the totals, while L2 ran */
+	/*
+	 * host, kvm.exit_stats=hist: b's bucket bounds (nbounds 0: none), and
+	 * nbounds + 1 counts each, b minus a: the rows' (their hist), other's,
+	 * and all reasons' together (whatever -e), in hist
+	 */
+	unsigned int nbounds;
+	const uint64_t *bounds;
+	uint64_t *hist;
+	const uint64_t *other_hist, *total_hist;
 	const struct es_snap *snap;	/* for the undefined reasons */
 	/* when: filled by es_report() */
 	bool delta;			/* false: since the start */
@@ -266,6 +287,24 @@ int es_report(const struct es_info *info, const struct es_snap *a,
 void es_report_free(struct es_report *rep);
 void es_sort_rows(struct es_row *rows, unsigned int n, enum es_sort key);
 
+/*
+ * What the formats show of a histogram: p50, p99 and max, each the
+ * bucket where the cumulative count first reaches pct % of the count,
+ * rounded up (max: 100 %, the highest nonempty bucket).
+ */
+#define ES_HIST_STATS	3
+extern const struct es_hist_stat {
+	const char *name;		/* "p50", "p99", "max" */
+	unsigned int pct;
+} es_hist_stats[ES_HIST_STATS];
+/*
+ * That bucket of h (nbounds + 1 counts): -1 if they are all 0; else 0
+ * with its upper bound (exclusive) in *cycles, or 1 for the top bucket,
+ * which has none, with its lower bound in *cycles.
+ */
+int es_hist_quantile(const uint64_t *bounds, unsigned int nbounds, const uint64_t *h,
+		     unsigned int pct, uint64_t *cycles);
+
 void es_reason_name(unsigned int isa, uint32_t reason, char *buf, size_t len);
 /* A name as es_reason_name() gives it (any case, '_' for ' '), or a number. */
 int es_reason_lookup(unsigned int isa, const char *s, uint32_t *reason);
@@ -283,6 +322,7 @@ struct es_fmt {
 	bool rates;			/* table, line: exits per second */
 	unsigned int top;		/* line: the top reasons shown */
 	bool l2;			/* line: an "l2 exits" column (host, L2 split known) */
+	bool hist;			/* table: p50, p99, max columns (host, histograms) */
 };
 
 void es_print_table(FILE *f, const struct es_report *rep, const struct es_fmt *fmt);

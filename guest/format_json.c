@@ -16,6 +16,35 @@ static void cycles(FILE *f, const struct es_report *rep, const char *name, uint6
 		fprintf(f, ",\"%s\":%" PRIu64, name, v);
 }
 
+/*
+ * ,"hist":{"bounds":[...],"counts":[...]},"p50":C,"p99":C,"max":C: the
+ * upper bounds of their buckets in cycles, null in the top bucket (no
+ * upper bound) or without counts; with h NULL, all null.
+ */
+static void hist(FILE *f, const struct es_report *rep, const uint64_t *h)
+{
+	unsigned int i;
+	uint64_t cyc;
+
+	if (!h) {
+		fputs(",\"hist\":null", f);
+	} else {
+		fputs(",\"hist\":{\"bounds\":[", f);
+		for (i = 0; i < rep->nbounds; i++)
+			fprintf(f, "%s%" PRIu64, i ? "," : "", rep->bounds[i]);
+		fputs("],\"counts\":[", f);
+		for (i = 0; i <= rep->nbounds; i++)
+			fprintf(f, "%s%" PRIu64, i ? "," : "", h[i]);
+		fputs("]}", f);
+	}
+	for (i = 0; i < ES_HIST_STATS; i++) {
+		if (h && !es_hist_quantile(rep->bounds, rep->nbounds, h, es_hist_stats[i].pct, &cyc))
+			fprintf(f, ",\"%s\":%" PRIu64, es_hist_stats[i].name, cyc);
+		else
+			fprintf(f, ",\"%s\":null", es_hist_stats[i].name);
+	}
+}
+
 void es_print_json(FILE *f, const struct es_report *rep)
 {
 	const struct es_info *info = rep->info;
@@ -58,6 +87,7 @@ void es_print_json(FILE *f, const struct es_report *rep)
 		} else {
 			fputs(",\"l2_exits\":null,\"l2_cycles\":null", f);
 		}
+		hist(f, rep, rep->total_hist);
 	}
 	fputs(",\"reasons\":[", f);
 	for (i = 0; i < rep->nrows; i++) {
@@ -70,6 +100,8 @@ void es_print_json(FILE *f, const struct es_report *rep)
 			fprintf(f, ",\"l2_exits\":%" PRIu64, rep->rows[i].l2_exits);
 			cycles(f, rep, "l2_cycles", rep->rows[i].l2_cycles);
 		}
+		if (rep->nbounds)
+			hist(f, rep, rep->rows[i].hist);
 		fputc('}', f);
 	}
 	fputs("]}\n", f);

@@ -6,18 +6,21 @@
  * have none; on the host the part of them taken while L2 ran and the
  * clamped cycle windows per VM (or vCPU); and the totals, all reasons
  * together, in metrics of their own, so that a sum() over the reasons
- * never counts them twice. Each metric's series stand together under
- * their # HELP and # TYPE lines, as the format requires.
+ * never counts them twice. On the host with kvm.exit_stats=hist, a
+ * histogram per reason of the cycles each exit took. Each metric's series
+ * stand together under their # HELP and # TYPE lines, as the format
+ * requires.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <inttypes.h>
 
 #include "exitstat.h"
 
-enum metric { EXITS, CYCLES, SECONDS, L2_EXITS, L2_CYCLES, CLAMPED, ALL_EXITS, ALL_CYCLES };
+enum metric { EXITS, CYCLES, SECONDS, L2_EXITS, L2_CYCLES, CLAMPED, ALL_EXITS, ALL_CYCLES,
+	      EXIT_CYCLES };
 
 static const struct {
-	const char *name, *help;
+	const char *name, *help, *type;		/* type NULL: counter */
 } metrics[] = {
 	[EXITS] = { "kvm_exitstat_exits_total",
 		    "VM exits KVM handled, per exit reason." },
@@ -35,6 +38,9 @@ static const struct {
 			"VM exits KVM handled, all reasons together." },
 	[ALL_CYCLES] = { "kvm_exitstat_all_cycles_total",
 			 "Host TSC cycles KVM spent handling VM exits, all reasons together." },
+	[EXIT_CYCLES] = { "kvm_exitstat_exit_cycles",
+			  "Host TSC cycles KVM spent handling each VM exit, per exit reason (kvm.exit_stats=hist).",
+			  "histogram" },
 };
 
 static void labels(FILE *f, const struct es_report *rep)
@@ -48,36 +54,64 @@ static void labels(FILE *f, const struct es_report *rep)
 		fprintf(f, ",vcpu=\"%d\"", rep->vcpu);
 }
 
+/*
+ * "NAME{labels,reason=...,name=..." of a reason's series; row NULL: the
+ * exits with no reason, as the reason "other".
+ */
+static void start(FILE *f, enum metric m, const char *suffix, const struct es_report *rep,
+		  const struct es_row *row)
+{
+	fprintf(f, "%s%s{", metrics[m].name, suffix);
+	labels(f, rep);
+	if (row) {
+		fprintf(f, "%sreason=\"%" PRIu32 "\",name=", rep->pid ? "," : "", row->reason);
+		es_print_escaped(f, row->name, "prom");
+	} else {
+		fprintf(f, "%sreason=\"other\",name=\"other\"", rep->pid ? "," : "");
+	}
+}
+
+/* A reason's series of m (row NULL: other's, which has no L2 split). */
 static void series(FILE *f, enum metric m, const struct es_report *rep, const struct es_row *row)
 {
-	fprintf(f, "%s{", metrics[m].name);
-	labels(f, rep);
-	fprintf(f, "%sreason=\"%" PRIu32 "\",name=", rep->pid ? "," : "", row->reason);
-	es_print_escaped(f, row->name, "prom");
+	uint64_t cycles = row ? row->cycles : rep->other_cycles;
+
+	start(f, m, "", rep, row);
 	if (m == EXITS)
-		fprintf(f, "} %" PRIu64 "\n", row->exits);
+		fprintf(f, "} %" PRIu64 "\n", row ? row->exits : rep->other_exits);
 	else if (m == CYCLES)
-		fprintf(f, "} %" PRIu64 "\n", row->cycles);
+		fprintf(f, "} %" PRIu64 "\n", cycles);
 	else if (m == L2_EXITS)
 		fprintf(f, "} %" PRIu64 "\n", row->l2_exits);
 	else if (m == L2_CYCLES)
 		fprintf(f, "} %" PRIu64 "\n", row->l2_cycles);
 	else
-		fprintf(f, "} %.9f\n", es_seconds(rep->info, row->cycles));
+		fprintf(f, "} %.9f\n", es_seconds(rep->info, cycles));
 }
 
-/* The exits with no reason, as the reason "other". */
-static void other(FILE *f, enum metric m, const struct es_report *rep)
+/*
+ * A reason's histogram (row NULL: other's): cumulative buckets, each le
+ * its bound less 1 (the kernel's bounds are exclusive, cycles whole),
+ * then +Inf; _sum the reason's cycles, _count the +Inf bucket's count.
+ */
+static void hist_series(FILE *f, const struct es_report *rep, const struct es_row *row)
 {
-	fprintf(f, "%s{", metrics[m].name);
-	labels(f, rep);
-	fprintf(f, "%sreason=\"other\",name=\"other\"} ", rep->pid ? "," : "");
-	if (m == EXITS)
-		fprintf(f, "%" PRIu64 "\n", rep->other_exits);
-	else if (m == CYCLES)
-		fprintf(f, "%" PRIu64 "\n", rep->other_cycles);
-	else
-		fprintf(f, "%.9f\n", es_seconds(rep->info, rep->other_cycles));
+	const uint64_t *h = row ? row->hist : rep->other_hist;
+	uint64_t cum = 0;
+	unsigned int i;
+
+	for (i = 0; i <= rep->nbounds; i++) {
+		cum += h[i];
+		start(f, EXIT_CYCLES, "_bucket", rep, row);
+		if (i < rep->nbounds)
+			fprintf(f, ",le=\"%" PRIu64 "\"} %" PRIu64 "\n", rep->bounds[i] - 1, cum);
+		else
+			fprintf(f, ",le=\"+Inf\"} %" PRIu64 "\n", cum);
+	}
+	start(f, EXIT_CYCLES, "_sum", rep, row);
+	fprintf(f, "} %" PRIu64 "\n", row ? row->cycles : rep->other_cycles);
+	start(f, EXIT_CYCLES, "_count", rep, row);
+	fprintf(f, "} %" PRIu64 "\n", cum);
 }
 
 /*
@@ -98,6 +132,8 @@ static bool has(enum metric m, const struct es_report *rep)
 		return rep->pid && rep->has_l2 && !rep->info->cycles_off;
 	case CLAMPED:
 		return rep->pid && rep->has_clamped;
+	case EXIT_CYCLES:
+		return rep->nbounds != 0;
 	default:
 		return true;
 	}
@@ -111,15 +147,15 @@ void es_print_prom(FILE *f, const struct es_report *reps, unsigned int n)
 
 	for (i = 0; i < n; i++)
 		times &= reps[i].info->tsc_khz != 0;
-	for (m = EXITS; m <= ALL_CYCLES; m++) {
+	for (m = EXITS; m <= EXIT_CYCLES; m++) {
 		if (m == SECONDS && !times)
 			continue;
 		for (i = k = 0; i < n; i++)
 			k += has(m, &reps[i]);
 		if (!k && m != EXITS)	/* no HELP without series, but for the main one */
 			continue;
-		fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", metrics[m].name,
-			metrics[m].help, metrics[m].name);
+		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", metrics[m].name, metrics[m].help,
+			metrics[m].name, metrics[m].type ? metrics[m].type : "counter");
 		for (i = 0; i < n; i++) {
 			if (!has(m, &reps[i]))
 				continue;
@@ -135,10 +171,16 @@ void es_print_prom(FILE *f, const struct es_report *reps, unsigned int n)
 					m == ALL_EXITS ? reps[i].total_exits : reps[i].total_cycles);
 				continue;
 			}
-			for (j = 0; j < reps[i].nrows; j++)
-				series(f, m, &reps[i], &reps[i].rows[j]);
-			if ((m == EXITS || m == CYCLES || m == SECONDS) && reps[i].other_exits)
-				other(f, m, &reps[i]);
+			for (j = 0; j < reps[i].nrows; j++) {
+				if (m == EXIT_CYCLES)
+					hist_series(f, &reps[i], &reps[i].rows[j]);
+				else
+					series(f, m, &reps[i], &reps[i].rows[j]);
+			}
+			if (m == EXIT_CYCLES && reps[i].other_exits)
+				hist_series(f, &reps[i], NULL);
+			else if ((m == EXITS || m == CYCLES || m == SECONDS) && reps[i].other_exits)
+				series(f, m, &reps[i], NULL);
 		}
 	}
 }

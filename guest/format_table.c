@@ -21,11 +21,35 @@ struct cols {
 	bool rates, times;		/* exits/s, us/exit */
 	bool nocycles;			/* cycles not counted: "-" */
 	bool l2;			/* host, L2 exits: their columns */
+	bool hist;			/* host, histograms: p50, p99, max */
 };
+
+/* p50, p99, max of a histogram: in us at a known TSC rate, ">" for the top bucket. */
+static void print_hist(FILE *f, const struct cols *c, const struct es_report *rep,
+		       const uint64_t *h)
+{
+	char buf[32];
+	uint64_t cyc;
+	unsigned int i;
+	int top;
+
+	for (i = 0; i < ES_HIST_STATS; i++) {
+		top = h ? es_hist_quantile(rep->bounds, rep->nbounds, h, es_hist_stats[i].pct,
+					   &cyc) : -1;
+		if (top < 0)
+			snprintf(buf, sizeof(buf), "-");
+		else if (c->times)
+			snprintf(buf, sizeof(buf), "%s%.2f", top ? ">" : "",
+				 es_seconds(rep->info, cyc) * 1e6);
+		else
+			snprintf(buf, sizeof(buf), "%s%" PRIu64, top ? ">" : "", cyc);
+		fprintf(f, " %10s", buf);
+	}
+}
 
 static void print_row(FILE *f, const struct cols *c, const struct es_report *rep,
 		      const char *reason, const char *name, uint64_t exits, uint64_t cycles,
-		      uint64_t l2_exits, uint64_t l2_cycles)
+		      uint64_t l2_exits, uint64_t l2_cycles, const uint64_t *hist)
 {
 	char pe[24] = "-", px[32], pc[32] = "-", rate[32] = "-", us[32] = "-", cy[24] = "-";
 
@@ -52,6 +76,8 @@ static void print_row(FILE *f, const struct cols *c, const struct es_report *rep
 			snprintf(cy, sizeof(cy), "%" PRIu64, l2_cycles);
 		fprintf(f, " %12" PRIu64 " %16s", l2_exits, cy);
 	}
+	if (c->hist)
+		print_hist(f, c, rep, hist);
 	fputc('\n', f);
 }
 
@@ -97,7 +123,7 @@ void es_print_table(FILE *f, const struct es_report *rep, const struct es_fmt *f
 {
 	const struct es_info *info = rep->info;
 	struct cols c = { 4, fmt->rates, info->tsc_khz != 0, info->cycles_off,
-			  rep->has_l2 && rep->l2_exits };
+			  rep->has_l2 && rep->l2_exits, fmt->hist };
 	unsigned int i;
 	char r[16], stamp[64];
 
@@ -144,19 +170,27 @@ void es_print_table(FILE *f, const struct es_report *rep, const struct es_fmt *f
 		fprintf(f, " %7s %7s", "%exits", "%cycles");
 		if (c.l2)
 			fprintf(f, " %12s %16s", "l2 exits", "l2 cycles");
+		for (i = 0; c.hist && i < ES_HIST_STATS; i++) {
+			snprintf(r, sizeof(r), "%s %s", es_hist_stats[i].name,
+				 c.times ? "us" : "cycles");
+			fprintf(f, " %10s", r);
+		}
 		fputc('\n', f);
 	}
 	for (i = 0; i < rep->nrows; i++) {
 		es_reason_str(r, sizeof(r), info->isa, rep->rows[i].reason);
 		print_row(f, &c, rep, r, rep->rows[i].name, rep->rows[i].exits, rep->rows[i].cycles,
-			  rep->rows[i].l2_exits, rep->rows[i].l2_cycles);
+			  rep->rows[i].l2_exits, rep->rows[i].l2_cycles, rep->rows[i].hist);
 	}
 	print_row(f, &c, rep, "", "total", rep->total_exits, rep->total_cycles,
-		  rep->l2_exits, rep->l2_cycles);
+		  rep->l2_exits, rep->l2_cycles, rep->total_hist);
 	if (c.l2)
 		fprintf(f, "l2: of those, the exits taken while the VM ran a nested guest "
 			"(%.2f %% of the exits).\n", 100.0 * rep->l2_exits /
 			(rep->total_exits ? rep->total_exits : 1));
+	if (c.hist)
+		fprintf(f, "p50, p99, max: the upper bound of the log2 histogram bucket (kvm.exit_stats=hist) "
+			"that holds them, within a factor of 2; >N: the top bucket, N and above.\n");
 	if (!rep->pid && c.nocycles)
 		fprintf(f, "Excluded: exitstat's own %" PRIu64 " CPUID exits.\n", rep->own_exits);
 	else if (!rep->pid)

@@ -63,7 +63,11 @@ void es_snap_free(struct es_snap *s)
 	free(s->undef);
 	free(s->l2_exits);
 	free(s->l2_cycles);
+	free(s->bounds);
+	free(s->hist);
 	s->l2_exits = s->l2_cycles = NULL;
+	s->bounds = s->hist = s->hist_other = NULL;
+	s->nbounds = 0;
 	s->exits = s->cycles = NULL;
 	s->undef = NULL;
 	s->names = NULL;
@@ -142,6 +146,68 @@ void es_sort_rows(struct es_row *rows, unsigned int n, enum es_sort key)
 	qsort(rows, n, sizeof(*rows), cmp[key]);
 }
 
+/*
+ * The histograms of b minus a's where a has the same buckets (else b's
+ * alone): reason i's at rep->hist + i * (nbounds + 1) for i < b->n, then
+ * other's, then the sum of all; 0, or -1 if out of memory.
+ */
+static int hist_report(struct es_report *rep, const struct es_snap *a, const struct es_snap *b)
+{
+	size_t nb1 = b->nbounds + 1, i, j;
+	uint64_t *d, *total;
+	const uint64_t *x, *y;
+	bool same;
+
+	if (!b->nbounds)
+		return 0;
+	same = a && a->nbounds == b->nbounds &&
+	       !memcmp(a->bounds, b->bounds, b->nbounds * sizeof(*b->bounds));
+	rep->hist = calloc((b->n + 2) * nb1, sizeof(*rep->hist));
+	if (!rep->hist)
+		return -1;
+	rep->nbounds = b->nbounds;
+	rep->bounds = b->bounds;
+	total = rep->hist + (b->n + 1) * nb1;
+	for (i = 0; i <= b->n; i++) {
+		/* i == b->n: other's */
+		d = rep->hist + i * nb1;
+		x = i < b->n ? b->hist + i * nb1 : b->hist_other;
+		y = !same ? NULL : i < b->n ? (i < a->n ? a->hist + i * nb1 : NULL) : a->hist_other;
+		for (j = 0; j < nb1; j++) {
+			d[j] = sub0(x[j], y ? y[j] : 0);
+			total[j] += d[j];
+		}
+	}
+	rep->other_hist = rep->hist + b->n * nb1;
+	rep->total_hist = total;
+	return 0;
+}
+
+const struct es_hist_stat es_hist_stats[ES_HIST_STATS] = {
+	{ "p50", 50 }, { "p99", 99 }, { "max", 100 },
+};
+
+int es_hist_quantile(const uint64_t *bounds, unsigned int nbounds, const uint64_t *h,
+		     unsigned int pct, uint64_t *cycles)
+{
+	uint64_t n = 0, want, cum = 0;
+	unsigned int i;
+
+	for (i = 0; i <= nbounds; i++)
+		n += h[i];
+	if (!n)
+		return -1;
+	/* pct % of n rounded up, without overflow */
+	want = n / 100 * pct + (n % 100 * pct + 99) / 100;
+	for (i = 0; i < nbounds; i++) {
+		cum += h[i];
+		if (cum >= want)
+			break;
+	}
+	*cycles = bounds[i < nbounds ? i : nbounds - 1];
+	return i == nbounds;
+}
+
 static bool selected(const struct es_select *sel, uint32_t reason)
 {
 	unsigned int i;
@@ -168,8 +234,10 @@ int es_report(const struct es_info *info, const struct es_snap *a,
 	rep->interval = a ? b->t.mono - a->t.mono : 0;
 	rep->time = b->t.wall;
 	rep->rows = calloc(b->n ? b->n : 1, sizeof(*rep->rows));
-	if (!rep->rows)
+	if (!rep->rows || hist_report(rep, a, b)) {
+		es_report_free(rep);
 		return -1;
+	}
 	for (i = 0; i < b->n; i++) {
 		struct es_row *row = &rep->rows[rep->nrows];
 
@@ -199,6 +267,8 @@ int es_report(const struct es_info *info, const struct es_snap *a,
 			row->l2_exits = sub0(b->l2_exits[i], ina ? a->l2_exits[i] : 0);
 			row->l2_cycles = sub0(b->l2_cycles[i], ina ? a->l2_cycles[i] : 0);
 		}
+		if (rep->hist)
+			row->hist = rep->hist + (size_t)i * (rep->nbounds + 1);
 		if (!row->exits && !sel->all)
 			continue;
 		if (b->names && b->names[i])
@@ -229,7 +299,9 @@ int es_report(const struct es_info *info, const struct es_snap *a,
 void es_report_free(struct es_report *rep)
 {
 	free(rep->rows);
+	free(rep->hist);
 	rep->rows = NULL;
+	rep->hist = NULL;
 }
 
 /* ------------------------------------------------------------------ */

@@ -9,20 +9,32 @@
  *
  *   # vmx exit reason, exits, cycles, name	(or svm)
  *   cycles off				kvm.exit_stats=counts: no cycles
+ *   buckets <b0> <b1> ... <bk>			kvm.exit_stats=hist: the bounds of
+ *						a histogram's buckets, ascending
  *   <reason> <exits> <cycles> <name>		per reason with exits
  *   other <exits> <cycles>			exits without a reason, if any
  *   l2 <reason> <exits> <cycles>		after a reason's line (or other's,
  *						"l2 other ..."): the part of its
  *						exits taken while L2 ran, if any
+ *   hist <reason> <n0> <n1> ... <nk+1>		after a reason's line and its l2
+ *						line (or other's, "hist other
+ *						..."): its exits by handling
+ *						cycles, n0 below b0, n(i) from
+ *						b(i-1) up to below b(i), the last
+ *						b(k) and above; with "buckets" only
  *   l2 total <exits> <cycles>			their sum
  *   clamped <n>				cycle windows closed below their
  *						opening TSC (counted as 0 cycles)
  *   total <exits> <cycles>
  *
- * "cycles off" only right after the header; "l2 total" once, after the
- * reasons; "clamped" once, right before the total.  A file without
- * "clamped", or without "l2 total" and so without the L2 split, from an
- * older series, is read too.
+ * "cycles off" or "buckets" (never both) only right after the header;
+ * with "buckets", a "hist" line for every reason and other, whose counts
+ * add up to no more than its exits (an exit is counted when it happens,
+ * in its bucket when its handling ends: short by the exits in flight);
+ * "l2 total" once, after the reasons; "clamped" once, right before the
+ * total.  A file without "clamped", or without "l2 total" and so without
+ * the L2 split, or without "buckets", from an older series or another
+ * kvm.exit_stats mode, is read too.
  *
  * and the VMs' names from /proc/<pid>/cmdline (QEMU's -name) or comm.
  */
@@ -46,6 +58,7 @@
 #define MAX_FILE	(4 << 20)
 #define NO_FILE		(-1)		/* read_stats(), read_vm(): skip it */
 #define BAD_FILE	(-2)		/* the same, after a warning: unreadable, malformed */
+#define MAX_BOUNDS	63		/* of a "buckets" line */
 
 /* ------------------------------------------------------------------ */
 /* One file */
@@ -74,6 +87,25 @@ static const char *parse_num(const char *p, const char *end, uint64_t *v)
 	return p;
 }
 
+/*
+ * Decimal numbers one space apart up to the newline at eol, at most max
+ * of them, into v: how many, or -1.
+ */
+static int parse_nums(const char *p, const char *eol, uint64_t *v, unsigned int max)
+{
+	unsigned int n = 0;
+	const char *q;
+
+	for (;;) {
+		if (n == max || !(q = parse_num(p, eol + 1, &v[n])))
+			return -1;
+		n++;
+		if (q == eol)
+			return n;
+		p = q + 1;
+	}
+}
+
 static bool add(uint64_t *sum, uint64_t v)
 {
 	if (*sum > UINT64_MAX - v)
@@ -96,8 +128,11 @@ int es_host_parse(const char *text, size_t len, struct es_info *info,
 	bool has_other = false, has_total = false, has_clamped = false, cycles_off = false;
 	bool has_l2 = false, has_l2_total = false;
 	uint64_t l2_total[2];
-	enum { PREV_NONE, PREV_REASON, PREV_OTHER } prev = PREV_NONE;
-	int rc = -1;
+	enum { PREV_NONE, PREV_REASON, PREV_OTHER } prev = PREV_NONE, want = PREV_NONE;
+	/* the "buckets" bounds; the entries' histograms (e[k]'s at k * (nb + 1)), other's */
+	uint64_t bounds[MAX_BOUNDS], *eh = NULL, *h, oh[MAX_BOUNDS + 1] = { 0 }, hs;
+	unsigned int nb = 0, ehcap = 0;
+	int rc = -1, k;
 
 	memset(s, 0, sizeof(*s));
 	if (memchr(text, 0, len))
@@ -127,6 +162,60 @@ int es_host_parse(const char *text, size_t len, struct es_info *info,
 			if (line != 2)
 				BAD("line %u: \"cycles off\" is allowed only right after the header", line);
 			cycles_off = true;
+			continue;
+		}
+		if (!strncmp(p, "buckets ", 8)) {
+			if (line != 2)
+				BAD("line %u: \"buckets\" is allowed only right after the header", line);
+			if ((k = parse_nums(p + 8, eol, bounds, MAX_BOUNDS)) < 0)
+				BAD("line 2: not \"buckets B0 B1 ...\" with 1 to %d bounds", MAX_BOUNDS);
+			for (nb = k, i = 0; i < nb; i++)
+				if (bounds[i] <= (i ? bounds[i - 1] : 0))
+					BAD("line 2: the bucket bounds do not ascend from 1 up");
+			continue;
+		}
+		if (want != PREV_NONE && strncmp(p, "hist ", 5) &&
+		    (strncmp(p, "l2 ", 3) || !strncmp(p, "l2 total ", 9))) {
+			if (want == PREV_OTHER)
+				BAD("line %u: no \"hist other\" line after \"other\"", line);
+			BAD("line %u: no \"hist %u\" line after reason %u's", line,
+			    e[ne - 1].reason, e[ne - 1].reason);
+		}
+		if (!strncmp(p, "hist ", 5)) {
+			if (!nb)
+				BAD("line %u: \"hist\" without a \"buckets\" line", line);
+			if (want == PREV_NONE)
+				BAD("line %u: \"hist\" must follow the line of its reason (and its \"l2\" line)",
+				    line);
+			q = p + 5;
+			if (want == PREV_OTHER) {
+				if (strncmp(q, "other ", 6))
+					BAD("line %u: not \"hist other N0 ... N%u\" after \"other\"", line, nb);
+				q += 6;
+				h = oh;
+				of[0] = other[0];
+			} else {
+				if (!(q = parse_num(q, end, &r)) || r != e[ne - 1].reason || *q != ' ')
+					BAD("line %u: not \"hist %u N0 ... N%u\" after reason %u's line",
+					    line, e[ne - 1].reason, nb, e[ne - 1].reason);
+				q++;
+				if (ne > ehcap) {
+					ehcap = ehcap * 2 > ne ? ehcap * 2 : ne + 15;
+					if (!(h = realloc(eh, (size_t)ehcap * (nb + 1) * sizeof(*eh))))
+						BAD("out of memory");
+					eh = h;
+				}
+				h = eh + (size_t)(ne - 1) * (nb + 1);
+				of[0] = e[ne - 1].exits;
+			}
+			if (parse_nums(q, eol, h, nb + 1) != (int)nb + 1)
+				BAD("line %u: not %u counts, one per bucket", line, nb + 1);
+			for (hs = 0, i = 0; i <= nb; i++)
+				if (!add(&hs, h[i]))
+					BAD("line %u: the sum passes 2^64", line);
+			if (hs > of[0])
+				BAD("line %u: more exits in the histogram than in all", line);
+			want = prev = PREV_NONE;
 			continue;
 		}
 		if (has_l2_total && strncmp(p, "clamped ", 8) && strncmp(p, "total ", 6))
@@ -188,6 +277,8 @@ int es_host_parse(const char *text, size_t len, struct es_info *info,
 			has_other |= !tot;
 			if (!tot)
 				prev = PREV_OTHER;
+			if (!tot && nb)
+				want = PREV_OTHER;
 			continue;
 		}
 		if (!(q = parse_num(p, end, &r)) || *q != ' ' ||
@@ -208,6 +299,8 @@ int es_host_parse(const char *text, size_t len, struct es_info *info,
 			n = r + 1;
 		ne++;
 		prev = PREV_REASON;
+		if (nb)
+			want = PREV_REASON;
 	}
 	if (!has_total)
 		BAD("no \"total\" line: cut short");
@@ -230,6 +323,15 @@ int es_host_parse(const char *text, size_t len, struct es_info *info,
 		BAD("out of memory");
 	s->l2_total_exits = l2_sum[0];
 	s->l2_total_cycles = l2_sum[1];
+	if (nb && (!(s->bounds = malloc(nb * sizeof(*s->bounds))) ||
+		   !(s->hist = calloc((size_t)(n + 1) * (nb + 1), sizeof(*s->hist)))))
+		BAD("out of memory");
+	if (nb) {
+		s->nbounds = nb;
+		memcpy(s->bounds, bounds, nb * sizeof(*bounds));
+		s->hist_other = s->hist + (size_t)n * (nb + 1);
+		memcpy(s->hist_other, oh, (nb + 1) * sizeof(*oh));
+	}
 	for (i = 0; i < ne; i++) {
 		char *name;
 
@@ -239,6 +341,9 @@ int es_host_parse(const char *text, size_t len, struct es_info *info,
 			s->l2_exits[e[i].reason] = e[i].l2[0];
 			s->l2_cycles[e[i].reason] = e[i].l2[1];
 		}
+		if (nb)
+			memcpy(s->hist + (size_t)e[i].reason * (nb + 1), eh + (size_t)i * (nb + 1),
+			       (nb + 1) * sizeof(*eh));
 		if (e[i].namelen == 1 && e[i].name[0] == '-')
 			continue;	/* the kernel knows no name */
 		name = strndup(e[i].name, e[i].namelen);
@@ -259,6 +364,7 @@ int es_host_parse(const char *text, size_t len, struct es_info *info,
 	rc = 0;
 out:
 	free(e);
+	free(eh);
 	free(seen);
 	if (rc)
 		es_snap_free(s);

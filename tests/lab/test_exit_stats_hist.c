@@ -8,10 +8,14 @@
  * the guest's: for every bucket, KVM has no more exits at or above it than
  * the guest has. And each exit's cycles lie within its bucket's bounds, so
  * the reason's cycle sum lies between the sums of its buckets' bounds.
+ * Then exitstat --host, given the VM's pid, gives the same p50, p99 and
+ * max as the test computes from the kernel's histogram.
  * Run with the module loaded that way; the lab's payload does.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "exit_stats_util.h"
 
@@ -67,6 +71,73 @@ static u64 sum(const u64 *n, int nb)
 	return s;
 }
 
+/*
+ * The upper bound of the bucket in which the running count first reaches
+ * pct % of the exits, as exitstat(1) defines p50, p99 and max; "" for the
+ * top bucket, which has none.
+ */
+static void quantile(const u64 *n, int pct, char *buf, size_t len)
+{
+	u64 total = sum(n, HIST_BUCKETS), want = (total * pct + 99) / 100, run = 0;
+	int b;
+
+	for (b = 0; b < HIST_BUCKETS - 1; b++) {
+		run += n[b];
+		if (run >= want && run) {
+			snprintf(buf, len, "%llu", 1ull << (b + 8));
+			return;
+		}
+	}
+	snprintf(buf, len, "%s", "");
+}
+
+/*
+ * exitstat --host -p PID: its table, as diagnostics, and its CSV row for
+ * @reason: p50, p99 and max as quantile() gives them from @n.
+ */
+static bool exitstat_agrees(u32 reason, const u64 *n)
+{
+	char cmd[128], line[512], want[3][24], *f[20], *p;
+	static const int pct[3] = { 50, 99, 100 };
+	bool found = false, ok = false;
+	FILE *out;
+	int i, nf;
+
+	if (access("/tests/exitstat", X_OK))
+		return false;
+	snprintf(cmd, sizeof(cmd), "/tests/exitstat --host -p %d 2>&1", getpid());
+	out = popen(cmd, "r");
+	TEST_ASSERT(out, "popen %s", cmd);
+	while (fgets(line, sizeof(line), out))
+		ktap_diag("[exitstat] %.*s", (int)strcspn(line, "\n"), line);
+	ktap_diag("[exitstat] status %d", pclose(out));
+
+	for (i = 0; i < 3; i++)
+		quantile(n, pct[i], want[i], sizeof(want[i]));
+	snprintf(cmd, sizeof(cmd), "/tests/exitstat --host -p %d --csv -e %u 2>&1", getpid(), reason);
+	out = popen(cmd, "r");
+	TEST_ASSERT(out, "popen %s", cmd);
+	while (fgets(line, sizeof(line), out)) {
+		line[strcspn(line, "\n")] = 0;
+		for (nf = 0, p = line; nf < 20; nf++) {
+			f[nf] = p;
+			p = strchr(p, ',');
+			if (!p) {
+				nf++;
+				break;
+			}
+			*p++ = 0;
+		}
+		if (nf < 17 || strtoul(f[1], NULL, 10) != reason || !*f[1])
+			continue;
+		found = true;
+		ktap_diag("exitstat CSV: p50 %s, p99 %s, max %s; from the kernel's histogram: %s, %s, %s",
+			  f[14], f[15], f[16], want[0], want[1], want[2]);
+		ok = !strcmp(f[14], want[0]) && !strcmp(f[15], want[1]) && !strcmp(f[16], want[2]);
+	}
+	return pclose(out) == 0 && found && ok;
+}
+
 int main(int argc, char **argv)
 {
 	u32 k = 1000, reason = cpuid_exit_reason();
@@ -78,7 +149,7 @@ int main(int argc, char **argv)
 	int b, i;
 
 	test_init(argc, argv, &k);
-	ktap_plan(6);
+	ktap_plan(7);
 	ktap_result(param_is_hist(), "parameter_reads_hist");
 
 	vm = vm_create(1);
@@ -145,6 +216,7 @@ int main(int argc, char **argv)
 		  hi_inf ? " (and more: an exit took 2^24 or more)" : "");
 	ktap_result(lo <= view_cycles(&v, reason) && (hi_inf || view_cycles(&v, reason) <= hi),
 		    "cycles_within_bucket_bounds");
+	ktap_result(exitstat_agrees(reason, kvm), "exitstat_p50_p99_max");
 	vm_free(vm);
 	return ktap_finish();
 }

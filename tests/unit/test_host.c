@@ -180,9 +180,9 @@ static void t_host_table(void)
 	CHECK(strstr(OUT, "\n\nVM exits since the VM started, vCPU 1 of VM web1 (pid 4242) (Intel VMX)\n"));
 	/* -e: by the kernel's names too (IO_SMI is not in the uapi headers) */
 	CHECK(host("-p 777 -e io_smi,12 -n --csv") == 0);
-	CHECK_STR(OUT, "0,12,HLT,5,5000,cumulative,1700000000.000,,777,qemu-kvm,,,,\n"
-		  "0,5,IO_SMI,1,10,cumulative,1700000000.000,,777,qemu-kvm,,,,\n"
-		  "0,,total,6,5010,cumulative,1700000000.000,,777,qemu-kvm,,,,\n");
+	CHECK_STR(OUT, "0,12,HLT,5,5000,cumulative,1700000000.000,,777,qemu-kvm,,,,,,,\n"
+		  "0,5,IO_SMI,1,10,cumulative,1700000000.000,,777,qemu-kvm,,,,,,,\n"
+		  "0,,total,6,5010,cumulative,1700000000.000,,777,qemu-kvm,,,,,,,\n");
 	CHECK(host("-e NOPE") == 2);
 	CHECK_STR(ERR, "exitstat: unknown exit reason 'NOPE' for Intel VMX: a name as exitstat "
 		  "prints it, or a number\n");
@@ -205,7 +205,7 @@ static void t_host_formats(void)
 	CHECK(starts(OUT, "{\"isa\":\"vmx\",\"scope\":\"vm\",\"total_exits\":6,\"total_cycles\":5010,"
 		     "\"own_cpuid_exits_excluded\":0,\"own_cpuid_cycles_excluded\":0,\"block\":0,"
 		     "\"kind\":\"cumulative\",\"time\":1700000000.000,\"interval\":null,\"tsc_khz\":null,"
-		     "\"pid\":777,\"vm\":\"qemu-kvm\",\"vcpu\":null,\"vcpus\":1,\"clamped\":null,\"l2_exits\":null,\"l2_cycles\":null,\"reasons\":["
+		     "\"pid\":777,\"vm\":\"qemu-kvm\",\"vcpu\":null,\"vcpus\":1,\"clamped\":null,\"l2_exits\":null,\"l2_cycles\":null,\"hist\":null,\"p50\":null,\"p99\":null,\"max\":null,\"reasons\":["
 		     "{\"reason\":12,\"name\":\"HLT\",\"exits\":5,\"cycles\":5000},"));
 	CHECK(tmp_file(path, OUT));
 	rc = sh_check("jq", "jq -e -s 'length == 2 and .[1].pid == 4242 and .[1].vm == \"web1\" and "
@@ -216,9 +216,9 @@ static void t_host_formats(void)
 	CHECK(host("--json --vcpus -p 4242") == 0);
 	CHECK(count_str(OUT, "\n") == 3 && count_str(OUT, "\"vcpu\":1,") == 1);
 	CHECK(host("--csv -p 4242 --vcpus") == 0);
-	CHECK(starts(OUT, "block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu,clamped,l2_exits,l2_cycles\n"
-		     "0,48,EPT_VIOLATION,1000,30000000,cumulative,1700000000.000,,4242,web1,,0,,\n"));
-	CHECK(strstr(OUT, "\n0,,total,492,10680200,cumulative,1700000000.000,,4242,web1,1,0,,\n"));
+	CHECK(starts(OUT, "block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu,clamped,l2_exits,l2_cycles,p50_cycles,p99_cycles,max_cycles\n"
+		     "0,48,EPT_VIOLATION,1000,30000000,cumulative,1700000000.000,,4242,web1,,0,,,,,\n"));
+	CHECK(strstr(OUT, "\n0,,total,492,10680200,cumulative,1700000000.000,,4242,web1,1,0,,,,,\n"));
 }
 
 static uint32_t tsc_2ghz(void)
@@ -563,13 +563,13 @@ static void t_host_l2(void)
 		"        total           57             7707          135  100.00  100.00           21             2407\n"
 		"l2: of those, the exits taken while the VM ran a nested guest (36.84 % of the exits).\n");
 	CHECK(host("-p 99 --json") == 0);
-	CHECK(strstr(OUT, ",\"clamped\":0,\"l2_exits\":21,\"l2_cycles\":2407,\"reasons\":["
+	CHECK(strstr(OUT, ",\"clamped\":0,\"l2_exits\":21,\"l2_cycles\":2407,\"hist\":null,\"p50\":null,\"p99\":null,\"max\":null,\"reasons\":["
 		      "{\"reason\":114,\"name\":\"cpuid\",\"exits\":30,\"cycles\":3000,"
 		      "\"l2_exits\":20,\"l2_cycles\":2400},"));
 	CHECK(host("-p 99 --csv") == 0);
-	CHECK(starts(OUT, "block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu,clamped,l2_exits,l2_cycles\n"
-		     "0,114,cpuid,30,3000,cumulative,1700000000.000,,99,l1,,0,20,2400\n"));
-	CHECK(strstr(OUT, "\n0,,total,57,7707,cumulative,1700000000.000,,99,l1,,0,21,2407\n"));
+	CHECK(starts(OUT, "block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu,clamped,l2_exits,l2_cycles,p50_cycles,p99_cycles,max_cycles\n"
+		     "0,114,cpuid,30,3000,cumulative,1700000000.000,,99,l1,,0,20,2400,,,\n"));
+	CHECK(strstr(OUT, "\n0,,total,57,7707,cumulative,1700000000.000,,99,l1,,0,21,2407,,,\n"));
 	/* the list: a column for the VMs whose files split them, "-" for the rest */
 	CHECK(host("") == 0);
 	CHECK_STR(OUT,
@@ -692,8 +692,8 @@ static void t_host_clamped(void)
 	CHECK(host("--json") == 0);
 	CHECK(strstr(OUT, "\"pid\":777,\"vm\":\"qemu-kvm\",\"vcpu\":null,\"vcpus\":1,\"clamped\":null,"));
 	CHECK(host("--json --vcpus -p 4242") == 0);
-	CHECK(strstr(OUT, "\"pid\":4242,\"vm\":\"web1\",\"vcpu\":null,\"vcpus\":2,\"clamped\":3,\"l2_exits\":null,\"l2_cycles\":null,\"reasons\":["));
-	CHECK(strstr(OUT, "\"pid\":4242,\"vm\":\"web1\",\"vcpu\":1,\"clamped\":2,\"l2_exits\":null,\"l2_cycles\":null,\"reasons\":["));
+	CHECK(strstr(OUT, "\"pid\":4242,\"vm\":\"web1\",\"vcpu\":null,\"vcpus\":2,\"clamped\":3,\"l2_exits\":null,\"l2_cycles\":null,\"hist\":null,\"p50\":null,\"p99\":null,\"max\":null,\"reasons\":["));
+	CHECK(strstr(OUT, "\"pid\":4242,\"vm\":\"web1\",\"vcpu\":1,\"clamped\":2,\"l2_exits\":null,\"l2_cycles\":null,\"hist\":null,\"p50\":null,\"p99\":null,\"max\":null,\"reasons\":["));
 	CHECK(tmp_file(path, OUT));
 	rc = sh_check("jq", "jq -e -s '[.[] | select(.pid == 4242) | .clamped] == [3, 1, 2]' %s >/dev/null",
 		      path);
@@ -701,13 +701,13 @@ static void t_host_clamped(void)
 	unlink(path);
 	CHECK(host("--csv -p 4242 --vcpus -e 10") == 0);
 	CHECK_STR(OUT,
-		"block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu,clamped,l2_exits,l2_cycles\n"
-		"0,10,CPUID,100,200000,cumulative,1700000000.000,,4242,web1,,3,,\n"
-		"0,,total,1100,30200000,cumulative,1700000000.000,,4242,web1,,3,,\n"
-		"0,10,CPUID,60,120000,cumulative,1700000000.000,,4242,web1,0,1,,\n"
-		"0,,total,760,20120000,cumulative,1700000000.000,,4242,web1,0,1,,\n"
-		"0,10,CPUID,40,80000,cumulative,1700000000.000,,4242,web1,1,2,,\n"
-		"0,,total,340,10080000,cumulative,1700000000.000,,4242,web1,1,2,,\n");
+		"block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu,clamped,l2_exits,l2_cycles,p50_cycles,p99_cycles,max_cycles\n"
+		"0,10,CPUID,100,200000,cumulative,1700000000.000,,4242,web1,,3,,,,,\n"
+		"0,,total,1100,30200000,cumulative,1700000000.000,,4242,web1,,3,,,,,\n"
+		"0,10,CPUID,60,120000,cumulative,1700000000.000,,4242,web1,0,1,,,,,\n"
+		"0,,total,760,20120000,cumulative,1700000000.000,,4242,web1,0,1,,,,,\n"
+		"0,10,CPUID,40,80000,cumulative,1700000000.000,,4242,web1,1,2,,,,,\n"
+		"0,,total,340,10080000,cumulative,1700000000.000,,4242,web1,1,2,,,,,\n");
 	/* Prometheus: per VM, or per vCPU with --vcpus; promtool agrees */
 	CHECK(host("--prom") == 0);
 	CHECK(strstr(OUT, "# TYPE kvm_exitstat_clamped_total counter\n"
@@ -791,14 +791,14 @@ static void t_host_cycles_off(void)
 		"\"own_cpuid_exits_excluded\":0,\"own_cpuid_cycles_excluded\":null,\"block\":0,"
 		"\"kind\":\"cumulative\",\"time\":1700000000.000,\"interval\":null,"
 		"\"tsc_khz\":2000000,\"total_seconds\":null,\"pid\":4242,\"vm\":\"web1\","
-		"\"vcpu\":null,\"vcpus\":2,\"clamped\":0,\"l2_exits\":null,\"l2_cycles\":null,\"reasons\":["
+		"\"vcpu\":null,\"vcpus\":2,\"clamped\":0,\"l2_exits\":null,\"l2_cycles\":null,\"hist\":null,\"p50\":null,\"p99\":null,\"max\":null,\"reasons\":["
 		"{\"reason\":48,\"name\":\"EPT_VIOLATION\",\"exits\":1000,\"cycles\":null},"
 		"{\"reason\":10,\"name\":\"CPUID\",\"exits\":100,\"cycles\":null}]}\n");
 	CHECK(host("--csv -p 4242 -n") == 0);
 	CHECK_STR(OUT,
-		"0,48,EPT_VIOLATION,1000,,cumulative,1700000000.000,,4242,web1,,0,,\n"
-		"0,10,CPUID,100,,cumulative,1700000000.000,,4242,web1,,0,,\n"
-		"0,,total,1102,,cumulative,1700000000.000,,4242,web1,,0,,\n");
+		"0,48,EPT_VIOLATION,1000,,cumulative,1700000000.000,,4242,web1,,0,,,,,\n"
+		"0,10,CPUID,100,,cumulative,1700000000.000,,4242,web1,,0,,,,,\n"
+		"0,,total,1102,,cumulative,1700000000.000,,4242,web1,,0,,,,,\n");
 	/* Prometheus: web1 has no cycles or seconds series, 777 has both */
 	CHECK(host("--prom") == 0);
 	CHECK(count_str(OUT, "kvm_exitstat_cycles_total{") == 2 &&
@@ -879,8 +879,8 @@ static void t_host_vm_name(void)
 	CHECK_STR(ERR, want);
 	/* with -p: both must match */
 	CHECK(host("-p 4242 -g web1 -n --csv -e 48") == 0);
-	CHECK_STR(OUT, "0,48,EPT_VIOLATION,1000,30000000,cumulative,1700000000.000,,4242,web1,,0,,\n"
-		  "0,,total,1452,31200200,cumulative,1700000000.000,,4242,web1,,0,,\n");
+	CHECK_STR(OUT, "0,48,EPT_VIOLATION,1000,30000000,cumulative,1700000000.000,,4242,web1,,0,,,,,\n"
+		  "0,,total,1452,31200200,cumulative,1700000000.000,,4242,web1,,0,,,,,\n");
 	CHECK(host("-p 4242 -g qemu-kvm") == 4 && !*OUT);
 	snprintf(want, sizeof(want), "exitstat: no VM of pid 4242 named 'qemu-kvm' in %s\n", root);
 	CHECK_STR(ERR, want);
@@ -940,9 +940,9 @@ static void t_host_vcpu(void)
 	CHECK(strstr(OUT, ",\"pid\":4242,\"vm\":\"web1\",\"vcpu\":1,\"clamped\":0,"));
 	CHECK(host("--vcpu 1 --csv -e 30") == 0);
 	CHECK_STR(OUT,
-		"block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu,clamped,l2_exits,l2_cycles\n"
-		"0,30,IO_INSTRUCTION,50,400000,cumulative,1700000000.000,,4242,web1,1,0,,\n"
-		"0,,total,492,10680200,cumulative,1700000000.000,,4242,web1,1,0,,\n");
+		"block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu,clamped,l2_exits,l2_cycles,p50_cycles,p99_cycles,max_cycles\n"
+		"0,30,IO_INSTRUCTION,50,400000,cumulative,1700000000.000,,4242,web1,1,0,,,,,\n"
+		"0,,total,492,10680200,cumulative,1700000000.000,,4242,web1,1,0,,,,,\n");
 	CHECK(host("--vcpu 1 --prom") == 0);
 	CHECK(strstr(OUT, "\nkvm_exitstat_all_exits_total{vm=\"web1\",pid=\"4242\",vcpu=\"1\"} 492\n"));
 	CHECK(count_str(OUT, "{vm=") == count_str(OUT, ",vcpu=\"1\""));
@@ -1145,6 +1145,315 @@ static void t_host_live(void)
 	close(master);
 }
 
+/* kvm.exit_stats=hist: the kernel's bounds, and a histogram per reason. */
+#define HIST_BUCKETS \
+	"buckets 256 512 1024 2048 4096 8192 16384 32768 65536 131072 262144 524288 1048576 " \
+	"2097152 4194304 8388608 16777216\n"
+#define HIST_ZEROS "0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+
+/*
+ * EPT_VIOLATION's 998 counts of 1000 exits (2 in flight): p50 = 499 at
+ * the end of bucket 3 (below 2048), p99 = 989 (988.02 rounded up) in
+ * bucket 10 (below 262144), max in the top bucket (16777216 and above);
+ * CPUID's all in bucket 0, IO_INSTRUCTION's none yet. With more, that
+ * many more EPT violations, all from 4096 up to below 8192 cycles.
+ */
+static void vm_hist(char *buf, size_t len, unsigned int more)
+{
+	snprintf(buf, len,
+		 "# vmx exit reason, exits, cycles, name\n"
+		 HIST_BUCKETS
+		 "10 100 20000 CPUID\n"
+		 "hist 10 100 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+		 "30 50 400000 IO_INSTRUCTION\n"
+		 "hist 30 " HIST_ZEROS
+		 "48 %u %u EPT_VIOLATION\n"
+		 "l2 48 10 1000\n"
+		 "hist 48 0 100 200 199 100 %u 100 89 0 100 8 0 0 0 0 0 0 2\n"
+		 "other 2 200\n"
+		 "hist other 0 2 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"
+		 "l2 total 10 1000\n"
+		 "clamped 0\n"
+		 "total %u %u\n", 1000 + more, 90000000 + more * 10000, 100 + more,
+		 1152 + more, 90420200 + more * 10000);
+}
+
+static void put_hist(unsigned int more)
+{
+	char buf[1024];
+
+	vm_hist(buf, sizeof(buf), more);
+	PUT("kvm/55-2/exit_stats", buf);
+}
+
+/* A second later: 10 more EPT violations. */
+static void hist_sleep(unsigned int seconds)
+{
+	clock_advance(seconds);
+	put_hist(10);
+}
+
+/* A second later, the module without histograms (exit_stats=1): the columns stay. */
+static void hist_off_sleep(unsigned int seconds)
+{
+	clock_advance(seconds);
+	PUT("kvm/55-2/exit_stats", "# vmx exit reason, exits, cycles, name\n"
+	    "10 100 20000 CPUID\n30 50 400000 IO_INSTRUCTION\n48 1001 90000100 EPT_VIOLATION\n"
+	    "other 2 200\nclamped 0\ntotal 1153 90420300\n");
+}
+
+/* The parser's part: the buckets, the histograms, and what it refuses. */
+static void t_host_hist_parse(void)
+{
+#define HH "# vmx exit reason, exits, cycles, name\nbuckets 10 20\n"
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{ HH "10 2 2 X\nhist 12 1 1 0\ntotal 2 2\n",
+		  "line 4: not \"hist 10 N0 ... N2\" after reason 10's line" },
+		{ HH "10 2 2 X\nhist other 1 1 0\ntotal 2 2\n", "line 4: not \"hist 10 N0 ... N2\"" },
+		{ HH "other 2 2\nhist 10 1 1 0\ntotal 2 2\n",
+		  "line 4: not \"hist other N0 ... N2\" after \"other\"" },
+		{ HH "10 2 2 X\nhist 10 1 1\ntotal 2 2\n", "line 4: not 3 counts, one per bucket" },
+		{ HH "10 2 2 X\nhist 10 1 1 0 0\ntotal 2 2\n", "line 4: not 3 counts" },
+		{ HH "10 2 2 X\nhist 10 1 1 0 \ntotal 2 2\n", "line 4: not 3 counts" },
+		{ HH "10 2 2 X\nhist 10 1  1 0\ntotal 2 2\n", "line 4: not 3 counts" },
+		{ HH "10 2 2 X\nhist 10 1 1 x\ntotal 2 2\n", "line 4: not 3 counts" },
+		{ HH "10 2 2 X\nhist 10\ntotal 2 2\n", "line 4: not \"hist 10 N0 ... N2\"" },
+		{ HH "10 2 2 X\nhist 10 1 1 1\ntotal 2 2\n",
+		  "line 4: more exits in the histogram than in all" },
+		{ HH "other 1 1\nhist other 0 1 1\ntotal 1 1\n", "line 4: more exits in the histogram" },
+		{ HH "10 2 2 X\nhist 10 18446744073709551615 1 0\ntotal 2 2\n",
+		  "line 4: the sum passes 2^64" },
+		{ "# vmx exit reason, exits, cycles, name\nbuckets 20 10\ntotal 0 0\n",
+		  "line 2: the bucket bounds do not ascend from 1 up" },
+		{ "# vmx exit reason, exits, cycles, name\nbuckets 10 10\ntotal 0 0\n",
+		  "line 2: the bucket bounds do not ascend" },
+		{ "# vmx exit reason, exits, cycles, name\nbuckets 0 10\ntotal 0 0\n",
+		  "line 2: the bucket bounds do not ascend" },
+		{ "# vmx exit reason, exits, cycles, name\nbuckets \ntotal 0 0\n",
+		  "line 2: not \"buckets B0 B1 ...\" with 1 to 63 bounds" },
+		{ "# vmx exit reason, exits, cycles, name\nbuckets 10,20\ntotal 0 0\n",
+		  "line 2: not \"buckets B0 B1 ...\"" },
+		{ "# vmx exit reason, exits, cycles, name\n10 2 2 X\nbuckets 10 20\nhist 10 1 1 0\ntotal 2 2\n",
+		  "line 3: \"buckets\" is allowed only right after the header" },
+		{ HH "buckets 10 20\ntotal 0 0\n", "line 3: \"buckets\" is allowed only" },
+		{ "# vmx exit reason, exits, cycles, name\ncycles off\nbuckets 10 20\ntotal 0 0\n",
+		  "line 3: \"buckets\" is allowed only" },
+		{ HH "cycles off\ntotal 0 0\n", "line 3: \"cycles off\" is allowed only" },
+		{ "# vmx exit reason, exits, cycles, name\n10 2 2 X\nhist 10 1 1 0\ntotal 2 2\n",
+		  "line 3: \"hist\" without a \"buckets\" line" },
+		{ HH "10 2 2 X\n12 1 1 Y\nhist 12 1 0 0\ntotal 3 3\n",
+		  "line 4: no \"hist 10\" line after reason 10's" },
+		{ HH "10 2 2 X\ntotal 2 2\n", "line 4: no \"hist 10\" line after reason 10's" },
+		{ HH "10 2 2 X\nl2 10 1 1\nl2 total 1 1\ntotal 2 2\n", "line 5: no \"hist 10\" line" },
+		{ HH "other 1 1\ntotal 1 1\n", "line 4: no \"hist other\" line after \"other\"" },
+		{ HH "other 1 1\nl2 other 1 1\nclamped 0\ntotal 1 1\n", "line 5: no \"hist other\"" },
+		{ HH "10 2 2 X\nhist 10 1 0 0\nl2 10 1 1\nl2 total 1 1\ntotal 2 2\n",
+		  "line 5: \"l2\" must follow the line of its reason" },
+		{ HH "10 2 2 X\nhist 10 1 0 0\nhist 10 1 0 0\ntotal 2 2\n",
+		  "line 5: \"hist\" must follow the line of its reason (and its \"l2\" line)" },
+		{ HH "hist 10 0 0 0\ntotal 0 0\n", "line 3: \"hist\" must follow" },
+		{ HH "10 2 2 X\nhist 10 1 0 0\nl2 total 0 0\nhist 10 1 0 0\ntotal 2 2\n",
+		  "line 6: \"hist\" must follow" },
+	};
+	static const char ok1[] =
+		"# svm exit reason, exits, cycles, name\nbuckets 100\n"
+		"114 3 300 cpuid\nl2 114 1 100\nhist 114 1 1\nother 4 4\nhist other 4 0\n"
+		"l2 total 1 100\ntotal 7 304\n";
+	static const uint64_t b3[] = { 10, 20, 40 };
+	static const uint64_t h_none[] = { 0, 0, 0, 0 }, h_even[] = { 1, 1, 1, 1 };
+	static const uint64_t h_three[] = { 1, 1, 1, 0 }, h_low[] = { 3, 0, 0, 0 };
+	struct es_info info = { 0 };
+	char why[160], text[1024];
+	struct es_snap s;
+	uint64_t cyc = 0;
+	unsigned int i;
+	int n;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (es_host_parse(bad[i].text, strlen(bad[i].text), &info, &s, why, sizeof(why)) != -1 ||
+		    !strstr(why, bad[i].why)) {
+			printf("# case %u: %s# why: %s\n", i, bad[i].text, why);
+			ok = false;
+		}
+	}
+	/* the kernel's file */
+	vm_hist(text, sizeof(text), 0);
+	CHECK(es_host_parse(text, strlen(text), &info, &s, why, sizeof(why)) == 0);
+	CHECK(s.nbounds == 17 && s.bounds[0] == 256 && s.bounds[16] == 16777216 && s.n == 49);
+	CHECK(s.hist[10 * 18] == 100 && s.hist[48 * 18 + 3] == 199 && s.hist[48 * 18 + 17] == 2);
+	CHECK(s.hist_other == s.hist + 49 * 18 && s.hist_other[1] == 2 && s.l2_exits[48] == 10);
+	es_snap_free(&s);
+	CHECK(!s.hist && !s.bounds && !s.nbounds);
+	/* one bound, two buckets; SVM; other's histogram apart from the reasons' */
+	CHECK(es_host_parse(ok1, strlen(ok1), &info, &s, why, sizeof(why)) == 0);
+	CHECK(s.nbounds == 1 && s.n == 115 && s.hist[114 * 2] == 1 && s.hist[114 * 2 + 1] == 1 &&
+	      s.hist_other[0] == 4 && !s.hist_other[1]);
+	es_snap_free(&s);
+	/* 63 bounds, and 64 bounds: one too many */
+	n = snprintf(text, sizeof(text), "# vmx exit reason, exits, cycles, name\n");
+	for (i = 1; i <= 63; i++)
+		n += snprintf(text + n, sizeof(text) - n, "%s%u", i > 1 ? " " : "buckets ", i * 2);
+	n += snprintf(text + n, sizeof(text) - n, "\n1 1 1 X\nhist 1");
+	for (i = 0; i <= 63; i++)
+		n += snprintf(text + n, sizeof(text) - n, " %u", i == 63);
+	snprintf(text + n, sizeof(text) - n, "\ntotal 1 1\n");
+	CHECK(es_host_parse(text, strlen(text), &info, &s, why, sizeof(why)) == 0);
+	CHECK(s.nbounds == 63 && s.bounds[62] == 126 && s.hist[64 + 63] == 1);
+	CHECK(es_hist_quantile(s.bounds, s.nbounds, s.hist + 64, 50, &cyc) == 1 && cyc == 126);
+	es_snap_free(&s);
+	n = snprintf(text, sizeof(text), "# vmx exit reason, exits, cycles, name\nbuckets");
+	for (i = 1; i <= 64; i++)
+		n += snprintf(text + n, sizeof(text) - n, " %u", i);
+	snprintf(text + n, sizeof(text) - n, "\ntotal 0 0\n");
+	CHECK(es_host_parse(text, strlen(text), &info, &s, why, sizeof(why)) == -1);
+	CHECK_STR(why, "line 2: not \"buckets B0 B1 ...\" with 1 to 63 bounds");
+	/* the quantiles: the bucket where the count reaches pct %, rounded up */
+	CHECK(es_hist_quantile(b3, 3, h_none, 50, &cyc) == -1);
+	CHECK(es_hist_quantile(b3, 3, h_even, 50, &cyc) == 0 && cyc == 20);
+	CHECK(es_hist_quantile(b3, 3, h_even, 75, &cyc) == 0 && cyc == 40);
+	CHECK(es_hist_quantile(b3, 3, h_even, 99, &cyc) == 1 && cyc == 40);
+	CHECK(es_hist_quantile(b3, 3, h_three, 50, &cyc) == 0 && cyc == 20);	/* 1.5 -> 2 */
+	CHECK(es_hist_quantile(b3, 3, h_three, 100, &cyc) == 0 && cyc == 40);
+	CHECK(es_hist_quantile(b3, 3, h_low, 1, &cyc) == 0 && cyc == 10);
+	CHECK(es_hist_quantile(b3, 3, h_low, 100, &cyc) == 0 && cyc == 10);
+#undef HH
+}
+
+/* The histograms in the table, JSON, CSV, Prometheus, and as deltas. */
+static void t_host_hist(void)
+{
+	static const char note[] =
+		"p50, p99, max: the upper bound of the log2 histogram bucket (kvm.exit_stats=hist) "
+		"that holds them, within a factor of 2; >N: the top bucket, N and above.\n";
+	static const char *const prom[] = {
+		"\n# HELP kvm_exitstat_exit_cycles Host TSC cycles KVM spent handling each VM exit, "
+		"per exit reason (kvm.exit_stats=hist).\n# TYPE kvm_exitstat_exit_cycles histogram\n"
+		"kvm_exitstat_exit_cycles_bucket{vm=\"hist\",pid=\"55\",reason=\"48\",name=\"EPT_VIOLATION\",le=\"255\"} 0\n"
+		"kvm_exitstat_exit_cycles_bucket{vm=\"hist\",pid=\"55\",reason=\"48\",name=\"EPT_VIOLATION\",le=\"511\"} 100\n"
+		"kvm_exitstat_exit_cycles_bucket{vm=\"hist\",pid=\"55\",reason=\"48\",name=\"EPT_VIOLATION\",le=\"1023\"} 300\n"
+		"kvm_exitstat_exit_cycles_bucket{vm=\"hist\",pid=\"55\",reason=\"48\",name=\"EPT_VIOLATION\",le=\"2047\"} 499\n",
+		"\nkvm_exitstat_exit_cycles_bucket{vm=\"hist\",pid=\"55\",reason=\"48\",name=\"EPT_VIOLATION\",le=\"131071\"} 988\n"
+		"kvm_exitstat_exit_cycles_bucket{vm=\"hist\",pid=\"55\",reason=\"48\",name=\"EPT_VIOLATION\",le=\"262143\"} 996\n",
+		"\nkvm_exitstat_exit_cycles_bucket{vm=\"hist\",pid=\"55\",reason=\"48\",name=\"EPT_VIOLATION\",le=\"16777215\"} 996\n"
+		"kvm_exitstat_exit_cycles_bucket{vm=\"hist\",pid=\"55\",reason=\"48\",name=\"EPT_VIOLATION\",le=\"+Inf\"} 998\n"
+		"kvm_exitstat_exit_cycles_sum{vm=\"hist\",pid=\"55\",reason=\"48\",name=\"EPT_VIOLATION\"} 90000000\n"
+		"kvm_exitstat_exit_cycles_count{vm=\"hist\",pid=\"55\",reason=\"48\",name=\"EPT_VIOLATION\"} 998\n",
+		"\nkvm_exitstat_exit_cycles_bucket{vm=\"hist\",pid=\"55\",reason=\"10\",name=\"CPUID\",le=\"255\"} 100\n",
+		"\nkvm_exitstat_exit_cycles_count{vm=\"hist\",pid=\"55\",reason=\"30\",name=\"IO_INSTRUCTION\"} 0\n",
+		"\nkvm_exitstat_exit_cycles_bucket{vm=\"hist\",pid=\"55\",reason=\"other\",name=\"other\",le=\"511\"} 2\n",
+		"\nkvm_exitstat_exit_cycles_sum{vm=\"hist\",pid=\"55\",reason=\"other\",name=\"other\"} 200\n"
+		"kvm_exitstat_exit_cycles_count{vm=\"hist\",pid=\"55\",reason=\"other\",name=\"other\"} 2\n",
+	};
+	uint32_t (*saved)(void);
+	char path[64], want[2048];
+	unsigned int i;
+	int rc;
+
+	tree();
+	put_hist(0);
+	PUT("proc/55/comm", "hist\n");
+	CHECK(host("-p 55") == 0);
+	snprintf(want, sizeof(want), "%s%s",
+		"VM exits since the VM started, all vCPUs of VM hist (pid 55, 0 vCPUs) (Intel VMX)\n"
+		"reason  name                  exits           cycles  cycles/exit  %exits %cycles"
+		"     l2 exits        l2 cycles p50 cycles p99 cycles max cycles\n"
+		"    48  EPT_VIOLATION          1000         90000000        90000   86.81   99.54"
+		"           10             1000       2048     262144  >16777216\n"
+		"    10  CPUID                   100            20000          200    8.68    0.02"
+		"            0                0        256        256        256\n"
+		"    30  IO_INSTRUCTION           50           400000         8000    4.34    0.44"
+		"            0                0          -          -          -\n"
+		"        total                  1152         90420200        78489  100.00  100.00"
+		"           10             1000       2048     131072  >16777216\n"
+		"l2: of those, the exits taken while the VM ran a nested guest (0.87 % of the exits).\n",
+		note);
+	CHECK_STR(OUT, want);
+	/* at a known TSC rate, in us like the times */
+	saved = es_hooks.host_tsc_khz;
+	es_hooks.host_tsc_khz = tsc_2ghz;
+	CHECK(host("-p 55 -e 48,30") == 0);
+	CHECK(strstr(OUT, " %cycles     l2 exits        l2 cycles     p50 us     p99 us     max us\n"
+		      "    48  EPT_VIOLATION "));
+	CHECK(strstr(OUT, " 1000       1.02     131.07   >8388.61\n"));
+	CHECK(strstr(OUT, " 0          -          -          -\n"));
+	CHECK(strstr(OUT, "        total ") && strstr(OUT, " 1000       1.02      65.54   >8388.61\n"));
+	CHECK(strstr(OUT, note) && strstr(OUT, "Times at the host's TSC rate"));
+	es_hooks.host_tsc_khz = saved;
+	/* the other VMs have no histograms: no columns, no note */
+	CHECK(host("-p 4242") == 0 && !strstr(OUT, "p50") && !strstr(OUT, "histogram"));
+	/* JSON: per reason and for all, in cycles; null in the top bucket or without counts */
+	CHECK(host("-p 55 --json") == 0);
+	CHECK(strstr(OUT, ",\"l2_cycles\":1000,\"hist\":{\"bounds\":[256,512,1024,2048,4096,8192,"
+		      "16384,32768,65536,131072,262144,524288,1048576,2097152,4194304,8388608,16777216],"
+		      "\"counts\":[100,102,200,199,100,100,100,89,0,100,8,0,0,0,0,0,0,2]},\"p50\":2048,"
+		      "\"p99\":131072,\"max\":null,\"reasons\":[{\"reason\":48,"));
+	CHECK(tmp_file(path, OUT));
+	rc = sh_check("jq", "jq -e '(.reasons | map({(.name): .}) | add) as $r | "
+		      "($r.EPT_VIOLATION | .p50 == 2048 and .p99 == 262144 and .max == null and "
+		      ".hist.counts[17] == 2 and (.hist.counts | add) == 998 and "
+		      "(.hist.bounds | length) == 17) and "
+		      "($r.CPUID | [.p50, .p99, .max] == [256, 256, 256]) and "
+		      "($r.IO_INSTRUCTION | [.p50, .p99, .max] == [null, null, null] and "
+		      "(.hist.counts | add) == 0)' %s >/dev/null", path);
+	CHECK(rc == 0 || rc == -1);
+	unlink(path);
+	CHECK(host("-p 777 --json") == 0 &&
+	      strstr(OUT, "\"hist\":null,\"p50\":null,\"p99\":null,\"max\":null,\"reasons\":[{") &&
+	      count_str(OUT, "\"hist\"") == 1);
+	/* CSV: empty where there is no upper bound or no count */
+	CHECK(host("-p 55 --csv") == 0);
+	CHECK_STR(OUT,
+		"block,reason,name,exits,cycles,kind,time,interval,pid,vm,vcpu,clamped,l2_exits,l2_cycles,"
+		"p50_cycles,p99_cycles,max_cycles\n"
+		"0,48,EPT_VIOLATION,1000,90000000,cumulative,1700000000.000,,55,hist,,0,10,1000,2048,262144,\n"
+		"0,10,CPUID,100,20000,cumulative,1700000000.000,,55,hist,,0,0,0,256,256,256\n"
+		"0,30,IO_INSTRUCTION,50,400000,cumulative,1700000000.000,,55,hist,,0,0,0,,,\n"
+		"0,,total,1152,90420200,cumulative,1700000000.000,,55,hist,,0,10,1000,2048,131072,\n");
+	/* Prometheus: cumulative buckets, le one below the kernel's bound, +Inf, _sum, _count */
+	CHECK(host("--prom") == 0);
+	for (i = 0; i < sizeof(prom) / sizeof(prom[0]); i++)
+		if (!strstr(OUT, prom[i])) {
+			printf("# missing: %s", prom[i]);
+			ok = false;
+		}
+	CHECK(count_str(OUT, "# TYPE kvm_exitstat_exit_cycles histogram\n") == 1);
+	CHECK(count_str(OUT, "kvm_exitstat_exit_cycles_bucket{") == 4 * 18);
+	CHECK(!strstr(OUT, "kvm_exitstat_exit_cycles_bucket{vm=\"qemu-kvm\""));
+	CHECK(tmp_file(path, OUT));
+	rc = sh_check("promtool", "promtool check metrics < %s", path);
+	CHECK(rc == 0 || rc == -1);
+	unlink(path);
+	CHECK(host("-p 4242 --prom") == 0 && !strstr(OUT, "exit_cycles"));
+	/* intervals: the delta of each bucket */
+	es_hooks.sleep = hist_sleep;
+	CHECK(host("-p 55 -n 1 2") == 0);
+	CHECK(strstr(OUT, "\n\n# all vCPUs of VM hist (pid 55, 0 vCPUs)\n"
+		      "    48  EPT_VIOLATION           10       10.0           100000        10000  100.00"
+		      "  100.00       8192       8192       8192\n"
+		      "        total                   10       10.0           100000        10000  100.00"
+		      "  100.00       8192       8192       8192\n"));
+	CHECK(count_str(OUT, note) == 2);
+	put_hist(0);
+	CHECK(host("-p 55 --json 1 2") == 0);
+	CHECK(tmp_file(path, OUT));
+	rc = sh_check("jq", "jq -e -s '.[1] | .kind == \"delta\" and .p50 == 8192 and "
+		      ".hist.counts == [0,0,0,0,0,10,0,0,0,0,0,0,0,0,0,0,0,0] and "
+		      "(.reasons | length) == 1 and .reasons[0].max == 8192' %s >/dev/null", path);
+	CHECK(rc == 0 || rc == -1);
+	unlink(path);
+	/* a block without histograms (the module reloaded): the same columns, "-" */
+	put_hist(0);
+	es_hooks.sleep = hist_off_sleep;
+	CHECK(host("-p 55 -n 1 2") == 0);
+	CHECK(strstr(OUT, "\n\n# all vCPUs of VM hist (pid 55, 0 vCPUs)\n"
+		      "    48  EPT_VIOLATION            1        1.0              100          100  100.00"
+		      "  100.00          -          -          -\n"));
+	CHECK(count_str(OUT, note) == 2);
+	es_hooks.sleep = NULL;
+}
+
 void host_tests(void)
 {
 	test("--host: the VM list, names from QEMU's -name or comm", t_host_list);
@@ -1163,6 +1472,9 @@ void host_tests(void)
 	test("--host -g PATTERN: VMs by name, none: status 4", t_host_vm_name);
 	test("--host --vcpu N: one vCPU in every format", t_host_vcpu);
 	test("--host --live: a pseudo-terminal, keys s, p, q, a resize; --line elsewhere", t_host_live);
+	test("the exit_stats parser: kvm.exit_stats=hist's buckets and histograms", t_host_hist_parse);
+	test("--host: histograms' p50, p99, max in the table, JSON, CSV; Prometheus histograms",
+	     t_host_hist);
 	if (*base) {
 		char cmd[128];
 
