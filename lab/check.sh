@@ -179,6 +179,19 @@ for k in $kernels; do
 			*) record "$name" 0 "$what" ;;
 			esac
 		done < <(boot_results "$log" "$tag" "$facts" "$top/tests/lab/manifest")
+		# The main payload's test_exit_stats_hist puts exitstat's --prom text
+		# for its VM in the log; promtool, on this side, checks it.
+		if [[ " $facts " == *" main "* ]]; then
+			what="$tag patched/exitstat --prom of a VM with histograms passes promtool"
+			tr -d '\r' < "$log" | sed -n 's/^\[[^]]*\] # \[prom\] //p' > "$log.prom"
+			if [ ! -s "$log.prom" ]; then
+				record "$what" 0 "test_exit_stats_hist printed no --prom text"
+			elif "$(need_promtool)/promtool" check metrics < "$log.prom" > "$log.promtool" 2>&1; then
+				record "$what ($(grep -c '^kvm_exitstat_exit_cycles_bucket' "$log.prom") bucket series)" 1
+			else
+				record "$what" 0 "$(head -3 "$log.promtool" | tr '\n' ' ')"
+			fi
+		fi
 		if [ "$rc" != 0 ]; then
 			record "$tag boot" 0 "$(case $rc in 1) echo "payload or kernel failed" ;; *) echo "no result: crash, stall or timeout" ;; esac)"
 			[ ! -f "$log.stall" ] || sed -n '1,2p' "$log.stall"

@@ -61,6 +61,34 @@ need_pkgs() {
 	) || { tail -20 "$log" >&2; die "apt-get install ${missing[*]} failed"; }
 }
 
+# need_promtool: the directory that holds promtool, Prometheus's checker,
+# for exitstat's --prom. It is taken out of Debian's prometheus package
+# into the cache rather than installing that package, which would start a
+# Prometheus server on this machine.
+need_promtool() {
+	local bin d
+	if command -v promtool >/dev/null; then
+		dirname "$(command -v promtool)"
+		return 0
+	fi
+	bin=$(cache_dir)/promtool
+	(
+		exec 8>"$bin.lock"
+		flock 8
+		[ ! -x "$bin/promtool" ] || exit 0
+		step "unpacking promtool from Debian's prometheus package into $bin" >&2
+		d=$(mktemp -d)
+		(cd "$d" && apt-get -q -o APT::Sandbox::User=root download prometheus >/dev/null) ||
+			die "apt-get download prometheus failed"
+		mkdir -p "$bin"
+		dpkg-deb --fsys-tarfile "$d"/prometheus_*.deb | tar -x -O ./usr/bin/promtool > "$bin/promtool.tmp"
+		chmod +x "$bin/promtool.tmp"
+		mv "$bin/promtool.tmp" "$bin/promtool"
+		rm -rf "$d"
+	) || exit 1
+	echo "$bin"
+}
+
 # debian13_apt apt-get|apt-cache ARGS...: apt on Debian 13 (trixie and
 # trixie-backports), for what Debian 12 does not carry (linux-source-7.3).
 # The configuration, package lists and downloads are the cache's own; the

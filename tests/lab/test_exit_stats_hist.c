@@ -9,7 +9,9 @@
  * the guest has. And each exit's cycles lie within its bucket's bounds, so
  * the reason's cycle sum lies between the sums of its buckets' bounds.
  * Then exitstat --host, given the VM's pid, gives the same p50, p99 and
- * max as the test computes from the kernel's histogram.
+ * max as the test computes from the kernel's histogram, and a Prometheus
+ * histogram that counts the same exits; its text goes to the log as
+ * "[prom]" lines, which lab/check.sh hands to promtool on the host.
  * Run with the module loaded that way; the lab's payload does.
  */
 #include <stdio.h>
@@ -135,6 +137,24 @@ static bool exitstat_agrees(u32 reason, const u64 *n)
 			  f[14], f[15], f[16], want[0], want[1], want[2]);
 		ok = !strcmp(f[14], want[0]) && !strcmp(f[15], want[1]) && !strcmp(f[16], want[2]);
 	}
+	if (pclose(out) || !found || !ok)
+		return false;
+
+	found = ok = false;
+	snprintf(cmd, sizeof(cmd), "/tests/exitstat --host -p %d --prom 2>&1", getpid());
+	out = popen(cmd, "r");
+	TEST_ASSERT(out, "popen %s", cmd);
+	snprintf(want[0], sizeof(want[0]), "reason=\"%u\"", reason);
+	while (fgets(line, sizeof(line), out)) {
+		ktap_diag("[prom] %.*s", (int)strcspn(line, "\n"), line);
+		p = strrchr(line, ' ');
+		if (!strncmp(line, "kvm_exitstat_exit_cycles_count{", 31) && strstr(line, want[0]) && p) {
+			found = true;
+			ok = strtoull(p + 1, NULL, 10) == sum(n, HIST_BUCKETS);
+		}
+	}
+	ktap_diag("exitstat --prom: the CPUID histogram's _count %s the kernel's %llu exits",
+		  !found ? "missing, against" : ok ? "equals" : "differs from", sum(n, HIST_BUCKETS));
 	return pclose(out) == 0 && found && ok;
 }
 
