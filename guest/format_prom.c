@@ -20,24 +20,24 @@ enum metric { EXITS, CYCLES, SECONDS, L2_EXITS, L2_CYCLES, CLAMPED, ALL_EXITS, A
 	      EXIT_CYCLES };
 
 static const struct {
-	const char *name, *help, *type;		/* type NULL: counter */
+	const char *name, *help, *type;
 } metrics[] = {
 	[EXITS] = { "kvm_exitstat_exits_total",
-		    "VM exits KVM handled, per exit reason." },
+		    "VM exits KVM handled, per exit reason.", "counter" },
 	[CYCLES] = { "kvm_exitstat_cycles_total",
-		     "Host TSC cycles KVM spent handling VM exits, per exit reason." },
+		     "Host TSC cycles KVM spent handling VM exits, per exit reason.", "counter" },
 	[SECONDS] = { "kvm_exitstat_seconds_total",
-		      "Seconds KVM spent handling VM exits, per exit reason: the cycles at the host's TSC rate." },
+		      "Seconds KVM spent handling VM exits, per exit reason: the cycles at the host's TSC rate.", "counter" },
 	[L2_EXITS] = { "kvm_exitstat_l2_exits_total",
-		       "Of kvm_exitstat_exits_total, the exits taken while the VM ran a nested guest (L2)." },
+		       "Of kvm_exitstat_exits_total, the exits taken while the VM ran a nested guest (L2).", "counter" },
 	[L2_CYCLES] = { "kvm_exitstat_l2_cycles_total",
-			"Of kvm_exitstat_cycles_total, the cycles of exits taken while the VM ran a nested guest (L2)." },
+			"Of kvm_exitstat_cycles_total, the cycles of exits taken while the VM ran a nested guest (L2).", "counter" },
 	[CLAMPED] = { "kvm_exitstat_clamped_total",
-		      "Cycle windows that closed below their opening TSC (TSC skew between CPUs), counted as 0 cycles." },
+		      "Cycle windows that closed below their opening TSC (TSC skew between CPUs), counted as 0 cycles.", "counter" },
 	[ALL_EXITS] = { "kvm_exitstat_all_exits_total",
-			"VM exits KVM handled, all reasons together." },
+			"VM exits KVM handled, all reasons together.", "counter" },
 	[ALL_CYCLES] = { "kvm_exitstat_all_cycles_total",
-			 "Host TSC cycles KVM spent handling VM exits, all reasons together." },
+			 "Host TSC cycles KVM spent handling VM exits, all reasons together.", "counter" },
 	[EXIT_CYCLES] = { "kvm_exitstat_exit_cycles",
 			  "Host TSC cycles KVM spent handling each VM exit, per exit reason (kvm.exit_stats=hist).",
 			  "histogram" },
@@ -155,7 +155,7 @@ void es_print_prom(FILE *f, const struct es_report *reps, unsigned int n)
 		if (!k && m != EXITS)	/* no HELP without series, but for the main one */
 			continue;
 		fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", metrics[m].name, metrics[m].help,
-			metrics[m].name, metrics[m].type ? metrics[m].type : "counter");
+			metrics[m].name, metrics[m].type);
 		for (i = 0; i < n; i++) {
 			if (!has(m, &reps[i]))
 				continue;
