@@ -54,9 +54,11 @@ out=${LAB_OUT:-$top/build/mutate}
 rm -rf "$out"
 mkdir -p "$out"
 make -s -C "$top/tests/lab" O="$out/tests" >/dev/null
+make -s -C "$top/guest" O="$out/guest" >/dev/null
 tests=("$out"/tests/test_exit_stats "$out"/tests/test_exit_stats_oracles "$out"/tests/test_exit_stats_nested
 	"$out"/tests/test_exit_stats_smp "$out"/tests/test_exit_stats_abi "$out"/tests/test_exit_stats_unload
-	"$out"/tests/test_exit_stats_fastpath "$out"/tests/test_leaf_probe)
+	"$out"/tests/test_exit_stats_fastpath "$out"/tests/test_exit_stats_hist "$out"/tests/test_leaf_probe
+	"$out/guest/exitstat")
 
 # The KUnit line: kvm_kunit.ko (kvm.ko with the tests) loads alone, and
 # every case must pass.
