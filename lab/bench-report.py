@@ -326,7 +326,10 @@ def main():
     p("the goals are judged on. Under QEMU TCG the TSC follows the host clock, so its figures include")
     p("translation and host noise; read them as medians with a spread. Neither models caches, so the")
     p("hooks' stores look cheaper or dearer than they are on hardware in proportion to how the")
-    p("emulator charges memory accesses.")
+    p("emulator charges memory accesses. The modules measured are those of the lab's tinyconfig kernels,")
+    p("which are built for size (`-Os`): there GCC lays out a disabled static branch as a NOP and a JMP")
+    p("around its block, where Debian's `-O2` builds move the block out of line and leave the NOP, so")
+    p("the hooks' disabled branches weigh more here than in Debian's kernels.")
 
 
 main()
