@@ -232,3 +232,10 @@ bool module_param_read(const char *module, const char *param, char *buf, size_t 
 	buf[strcspn(buf, "\n")] = 0;
 	return ok;
 }
+
+bool module_param_is(const char *module, const char *param, const char *value)
+{
+	char buf[64];
+
+	return module_param_read(module, param, buf, sizeof(buf)) && !strcmp(buf, value);
+}

@@ -74,6 +74,8 @@ int view_read(struct vm *vm, struct view *v);
  * false (and "" in @buf) if it cannot be read.
  */
 bool module_param_read(const char *module, const char *param, char *buf, size_t len);
+/* Whether that parameter reads @value. */
+bool module_param_is(const char *module, const char *param, const char *value);
 u64 view_count(const struct view *v, u32 reason);
 u64 view_cycles(const struct view *v, u32 reason);
 u64 view_l2_count(const struct view *v, u32 reason);

@@ -29,14 +29,6 @@ GUEST_CODE(guest_counts,
 	"9:	hlt\n"
 	"	jmp 9b\n");
 
-static bool param_is_counts(void)
-{
-	char buf[16];
-
-	return module_param_read("kvm", "exit_stats", buf, sizeof(buf)) &&
-	       !strcmp(buf, "counts");
-}
-
 int main(int argc, char **argv)
 {
 	u32 k = 1000, reason = cpuid_exit_reason();
@@ -49,7 +41,7 @@ int main(int argc, char **argv)
 
 	test_init(argc, argv, &k);
 	ktap_plan(6);
-	ktap_result(param_is_counts(), "parameter_reads_counts");
+	ktap_result(module_param_is("kvm", "exit_stats", "counts"), "parameter_reads_counts");
 
 	vm = vm_create(1);
 	vm_load_code(vm, GUEST_CODE_GPA, guest_counts);

@@ -55,14 +55,6 @@ GUEST_CODE(guest_timed,
 	"9:	hlt\n"
 	"	jmp 9b\n");
 
-static bool param_is_hist(void)
-{
-	char buf[16];
-
-	return module_param_read("kvm", "exit_stats", buf, sizeof(buf)) &&
-	       !strcmp(buf, "hist");
-}
-
 static u64 sum(const u64 *n, int nb)
 {
 	u64 s = 0;
@@ -170,7 +162,7 @@ int main(int argc, char **argv)
 
 	test_init(argc, argv, &k);
 	ktap_plan(7);
-	ktap_result(param_is_hist(), "parameter_reads_hist");
+	ktap_result(module_param_is("kvm", "exit_stats", "hist"), "parameter_reads_hist");
 
 	vm = vm_create(1);
 	vm_load_code(vm, GUEST_CODE_GPA, guest_timed);

@@ -228,17 +228,9 @@ static double sequential(u32 n, bool global)
 	return seconds() - t0;
 }
 
-static bool scope_is_global(void)
-{
-	char buf[16];
-
-	return module_param_read("kvm", "exit_stats_scope", buf, sizeof(buf)) &&
-	       !strcmp(buf, "global");
-}
-
 static void test_reader(u32 n)
 {
-	bool global = scope_is_global();
+	bool global = module_param_is("kvm", "exit_stats_scope", "global");
 	struct vm *reader = vm_create(1);
 	double alone, busy;
 	u32 reads, down;
