@@ -1,9 +1,11 @@
 # kvm-exitstat: one entry point per user action; each is a thin call into
 # a script that can also be run alone.
 # The lab's kernel lines; Debian 12 ships kernels of the first two, which
-# the distribution suites, the host modules and the benchmark use.
+# the distribution suites, the host modules and the benchmark use, and
+# Debian 13 kernels of the last two (7.3 in trixie-backports).
 KERNELS ?= 6.1 6.12 7.3
 DIST_KERNELS ?= 6.1 6.12
+DIST13_KERNELS ?= 6.12 7.3
 VENDORS ?= amd intel
 VENDOR  ?= amd
 KERNEL  ?= 6.1
@@ -20,7 +22,8 @@ demo:
 # Debian 12's run on Intel in make soak.
 SOAK_INTEL_KERNELS ?= 7.3
 check:
-	@bash tests/check.sh -k "$(KERNELS)" -v "$(VENDORS)" -d "$(DIST_KERNELS)" -s "$(SOAK_INTEL_KERNELS)"
+	@bash tests/check.sh -k "$(KERNELS)" -v "$(VENDORS)" -d "$(DIST_KERNELS)" -D "$(DIST13_KERNELS)" \
+		-s "$(SOAK_INTEL_KERNELS)"
 
 # The edit-test loop: unit tests, patch checks and in-lab tests on AMD for
 # the first of KERNELS.
@@ -28,8 +31,8 @@ check-quick:
 	@bash tests/check.sh -q -k "$(KERNELS)" -v amd
 
 # The long suites: each patch built alone, then each prefix of the series
-# booted and run (lab/bisect.sh); then Debian's own kernels on Intel, under
-# Bochs, and the in-lab tests of SOAK_INTEL_KERNELS on Intel, which make
+# booted and run (lab/bisect.sh); then Debian 12's and 13's own kernels on
+# Intel, under Bochs, and the in-lab tests of SOAK_INTEL_KERNELS on Intel, which make
 # check leaves out for time (check-dist and check-lab run them alone).
 soak:
 	@bash kernel/check-patches.sh -e $(KERNELS)
@@ -37,6 +40,7 @@ soak:
 	@bash lab/mutate.sh
 	@bash lab/reliability.sh -s -k $(KERNEL) -v "$(VENDORS)"
 	@bash lab/check.sh -k "$(DIST_KERNELS)" -v intel -f dist
+	@bash lab/check.sh -k "$(DIST13_KERNELS)" -v intel -f dist13
 	@bash lab/check.sh -k "$(SOAK_INTEL_KERNELS)" -v intel
 	@LAB_EMU_RETRY=0 bash lab/repeat.sh 20 bash lab/check.sh -k 6.1 -v amd -f dist-cloud
 
@@ -57,10 +61,12 @@ check-lab:
 	@bash lab/check.sh -k "$(KERNELS)" -v "$(VENDORS)"
 
 # Debian's own kernel images in the lab, with the modules the DKMS package
-# builds for them (FLAVOUR=dist-cloud for the cloud images).
+# builds for them (FLAVOUR=dist-cloud for Debian 12's cloud images,
+# FLAVOUR=dist13 for Debian 13's kernels, DIST13_KERNELS).
 FLAVOUR ?= dist
 check-dist:
-	@bash lab/check.sh -k "$(DIST_KERNELS)" -v "$(VENDORS)" -f $(FLAVOUR)
+	@bash lab/check.sh -k "$(if $(filter dist13,$(FLAVOUR)),$(DIST13_KERNELS),$(DIST_KERNELS))" \
+		-v "$(VENDORS)" -f $(FLAVOUR)
 
 # Real hosts: the patched KVM for the kernel whose headers are KDIR.
 KDIR ?= /lib/modules/$(shell uname -r)/build

@@ -9,10 +9,11 @@
 # with NRIP-save, so that KVM's SVM fastpath runs (lab/run.sh -e bochs).
 #
 # -f san boots the sanitizer flavour of the kernel (kernel/build.sh) and uses
-# its modules; -f dist boots Debian's own kernel image of that series
-# (-f dist-cloud its cloud flavour), with Debian's KVM modules as the
-# oracles and the modules the DKMS package built for it under test
-# (lab/dist.sh), and the lab's kernel in the inner VM; -p runs another payload instead of tests/lab/payload.sh, with
+# its modules; -f dist boots Debian 12's own kernel image of that series
+# (-f dist-cloud its cloud flavour, -f dist13 Debian 13's: 6.12, or 7.3
+# from trixie-backports), with Debian's KVM modules as the oracles and the
+# modules the DKMS package built for it under test (lab/dist.sh), and the
+# lab's kernel in the inner VM; -p runs another payload instead of tests/lab/payload.sh, with
 # no inner VM, and -e adds files to its /tests (lab/reliability.sh does both).
 #
 # Prints one line per test, the outer VM's log of any run that failed, and
@@ -58,16 +59,20 @@ record() { # record NAME OK DETAIL
 for k in $kernels; do
 	env=() rootq=()
 	case $flavour in
-	dist|dist-cloud)
-		[ "$flavour" = dist ] && deb=amd64 || deb=cloud-amd64
-		stock=$("$here/dist.sh" kernel "$k" $deb | tail -1)
-		patched=$("$here/dist.sh" dkms "$k" $deb | tail -1)
-		innerk=$("$top/kernel/build.sh" "$k" stock | tail -1)/bzImage
+	dist|dist-cloud|dist13)
+		case $flavour in
+		dist) dq=(-d 12) deb=amd64 ;;
+		dist-cloud) dq=(-d 12) deb=cloud-amd64 ;;
+		dist13) dq=(-d 13) deb=amd64 ;;
+		esac
+		stock=$("$here/dist.sh" "${dq[@]}" kernel "$k" $deb | tail -1)
+		patched=$("$here/dist.sh" "${dq[@]}" dkms "$k" $deb | tail -1)
+		innerk=$(inner_kernel "$k")
 		# Debian's kernels have no KUnit. kernel/install-host.sh runs there
 		# as on a real host: the distribution's KVM in /lib/modules.
 		printf 'KUNIT_TESTS=0\nINSTALL_HOST_TEST=1\n' > "$out/payload.env"
 		env=("$out/payload.env" "$top/kernel/install-host.sh")
-		rel=$("$here/dist.sh" release "$k" $deb | tail -1)
+		rel=$("$here/dist.sh" "${dq[@]}" release "$k" $deb | tail -1)
 		overlay=$out/root-$rel
 		rm -rf "$overlay"
 		m=$(dirname "$stock")/root/lib/modules/$rel
@@ -78,7 +83,7 @@ for k in $kernels; do
 			[ ! -d "$d" ] || find "$d" -name '*.ko*'
 		done | cpio -pdm --quiet "$overlay/lib/modules/$rel")
 		rootq=(-r "$overlay")
-		sysmap=$(dirname "$stock")/root/boot/System.map-$rel
+		sysmap=$stock/System.map
 		;;
 	*)
 		stock=$("$top/kernel/build.sh" "$k" stock $flavour | tail -1)

@@ -115,6 +115,46 @@ debian13_apt() {
 	"$cmd" "${opts[@]}" "$@"
 }
 
+# debian13_root: a Debian 13 (trixie) system in the cache, made once with
+# debootstrap from Debian's registry, for what needs Debian 13's own
+# userland: its kernels are built with gcc-14, which Debian 12 lacks, and
+# their kbuild tools and DKMS run there. Its apt sources are trixie and
+# trixie-backports; its lists are fetched again once a day. The caller
+# holds no lock; in_debian13 runs commands in it.
+debian13_root() {
+	local r
+	r=$(cache_dir)/debian13-root
+	(
+		exec 8>"$r.lock"
+		flock 8
+		if [ ! -e "$r/.kvm-exitstat-root" ]; then
+			need_pkgs debootstrap
+			step "making a Debian 13 (trixie) system in $r (debootstrap: gcc-14, dkms)"
+			rm -rf "$r"
+			debootstrap --variant=minbase \
+				--include=gcc-14,make,patch,xz-utils,dkms,kmod,dwarves,libelf-dev \
+				trixie "$r" http://deb.debian.org/debian >"$r.log" 2>&1 ||
+				{ tail -5 "$r.log" >&2; die "debootstrap of Debian 13 failed (log: $r.log)"; }
+			printf 'deb http://deb.debian.org/debian %s main\n' trixie trixie-backports \
+				>"$r/etc/apt/sources.list"
+			touch "$r/.kvm-exitstat-root"
+		fi
+		if [ -z "$(find "$r/var/lib/apt/lists" -maxdepth 1 -name '*_Packages' -mmin -1440)" ]; then
+			in_debian13 "$r" apt-get -q update >"$r.update.log" 2>&1 ||
+				{ tail -5 "$r.update.log" >&2; die "apt-get update in $r failed"; }
+		fi
+	) || exit 1
+	echo "$r"
+}
+
+# in_debian13 ROOT CMD...: CMD chrooted into ROOT, with /proc and /dev
+# mounted in a mount namespace of its own, so nothing is left mounted.
+in_debian13() {
+	as_root unshare --mount --propagation private sh -c \
+		'r=$1; shift; mount -t proc proc "$r/proc" && mount --rbind /dev "$r/dev" && exec chroot "$r" env DEBIAN_FRONTEND=noninteractive "$@"' \
+		sh "$@"
+}
+
 # kernel_source VER: "PKGVER TARBALL" of linux-source-VER. Debian 12's lines
 # (6.1, 6.12) come from the system's package, installed if missing; a newer
 # line (7.3) from Debian 13's backports, downloaded into the cache once per

@@ -139,6 +139,22 @@ else
 	failed=$((failed + 1)); echo "FAIL  lab self-test: run.sh -v intel -e qemu: exit status $rc, said: $err"
 fi
 
+# dist.sh: a kernel series a Debian release has no kernels of, and an
+# unknown release, are refused in one line before anything is fetched.
+dist_refuses() { # dist_refuses NAME WANTED-TEXT ARGS...
+	local name=$1 want=$2 rc=0 err
+	shift 2
+	err=$("$here/dist.sh" "$@" 2>&1) || rc=$?
+	if [ "$rc" != 0 ] && [ "$(wc -l <<<"$err")" = 1 ] && grep -qF "$want" <<<"$err"; then
+		passed=$((passed + 1)); echo "PASS  lab self-test: dist.sh refuses $name (exit status $rc)"
+	else
+		failed=$((failed + 1)); echo "FAIL  lab self-test: dist.sh $*: exit status $rc, said: $err"
+	fi
+}
+dist_refuses "Debian 13's 6.1" "Debian 13 has no kernel series '6.1' in the lab (Debian 12: 6.1, 6.12; Debian 13: 6.12, 7.3)" -d 13 release 6.1
+dist_refuses "Debian 12's 7.3" "Debian 12 has no kernel series '7.3' in the lab" -d 12 kernel 7.3
+dist_refuses "Debian 11" "unknown Debian release '11' (want 12 or 13)" -d 11 release 6.1
+
 stock=$("$top/kernel/build.sh" "${1:-6.1}" stock | tail -1)
 
 expect() { # expect NAME STATUS PAYLOAD-TEXT [TIMEOUT [INIT-TEXT]]

@@ -2,10 +2,12 @@
 # make check (and make check-quick): every test suite, in lanes that run side
 # by side, then a timing table and one closing count.
 #
-#   tests/check.sh [-q] [-k "6.1 6.12 7.3"] [-v "amd intel"] [-d "6.1 6.12"] [-s "7.3"]
+#   tests/check.sh [-q] [-k "6.1 6.12 7.3"] [-v "amd intel"] [-d "6.1 6.12"] [-D "6.12 7.3"] [-s "7.3"]
 #
 # -k the lab's kernel lines; -d those of them Debian 12 ships kernels of
-# (the distribution boots and the host modules); -s those whose Intel
+# (the distribution boots and the host modules), -D those Debian 13 ships
+# (their AMD boots, in the AMD lane, with the modules DKMS builds for them
+# in a Debian 13 system: gcc-14; Intel in make soak); -s those whose Intel
 # in-lab tests are left to make soak, for time: each Bochs boot adds 17 to
 # 25 minutes to the Intel lane, which is the critical path.
 #
@@ -39,19 +41,22 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/lab/lib.sh"
 . "$top/tests/lanes.sh"
-kernels="6.1 6.12 7.3" vendors="amd intel" dist="6.1 6.12" soak_intel="7.3" quick=
-while getopts "qk:v:d:s:" o; do
+kernels="6.1 6.12 7.3" vendors="amd intel" dist="6.1 6.12" dist13="6.12 7.3" soak_intel="7.3" quick=
+while getopts "qk:v:d:D:s:" o; do
 	case $o in
 	q) quick=1 ;; k) kernels=$OPTARG ;; v) vendors=$OPTARG ;;
-	d) dist=$OPTARG ;; s) soak_intel=$OPTARG ;;
-	*) echo "usage: tests/check.sh [-q] [-k KERNELS] [-v VENDORS] [-d DIST_KERNELS] [-s SOAK_INTEL_KERNELS]" >&2; exit 1 ;;
+	d) dist=$OPTARG ;; D) dist13=$OPTARG ;; s) soak_intel=$OPTARG ;;
+	*) echo "usage: tests/check.sh [-q] [-k KERNELS] [-v VENDORS] [-d DIST_KERNELS] [-D DIST13_KERNELS] [-s SOAK_INTEL_KERNELS]" >&2; exit 1 ;;
 	esac
 done
 first=${kernels%% *}
 has() { case " $vendors " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 in_list() { case " $2 " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
-dist_kernels=
-for k in $kernels; do in_list "$k" "$dist" && dist_kernels+="${dist_kernels:+ }$k"; done
+dist_kernels= dist13_kernels=
+for k in $kernels; do
+	in_list "$k" "$dist" && dist_kernels+="${dist_kernels:+ }$k"
+	in_list "$k" "$dist13" && dist13_kernels+="${dist13_kernels:+ }$k"
+done
 
 lanes_init "$top/build/check"
 start=$SECONDS
@@ -90,6 +95,15 @@ lane_emu() { # lane_emu LANE VENDOR KERNELS [DEBIAN-KERNELS]
 	done
 	[ "$lane" = amd ] && suite amd "reliability on the sanitizer kernel, short (amd)" \
 		bash "$top/lab/reliability.sh" -k "$first" -v amd
+	# Debian 13's kernels (6.12; 7.3 from trixie-backports), built with
+	# gcc-14: DKMS builds their modules in a Debian 13 system in the cache
+	# (lab/dist.sh -d 13). On AMD here, on Intel in make soak.
+	if [ "$lane" = amd ]; then
+		for k in $dist13_kernels; do
+			suite amd "in-lab tests on Debian 13's $k kernel (amd)" \
+				bash "$top/lab/check.sh" -k "$k" -v amd -f dist13
+		done
+	fi
 	# kvm-amd's fastpath needs NRIP-save, which QEMU's TCG lacks: the
 	# fastpath test alone, on every kernel, under Bochs's ryzen model
 	# (about 2.5 min a boot).
