@@ -251,9 +251,9 @@ dkms13() {
 	key=$(cat "$debs"/kvm-exitstat-dkms_*_all.deb.sha256)
 	out=$dir/dkms-${key:0:12}
 	if [ ! -e "$out/done" ]; then
-		r=$(debian13_root | tail -1)
-		exec 6>"$r.use.lock"
+		exec 6>"$(cache_dir)/debian13-root.use.lock"
 		flock 6
+		r=$(debian13_root | tail -1)
 		pv=$(source_version)
 		st=$(in_debian13 "$r" dpkg-query -W -f '${Status} ${Version}' "linux-source-$series" 2>/dev/null || true)
 		if [ "$st" != "install ok installed $pv" ]; then
@@ -301,7 +301,11 @@ dkms13() {
 case $debian/$what in
 */kernel) kernel ;;
 12/headers) headers ;;
-13/headers) r=$(debian13_root | tail -1); exec 6>"$r.use.lock"; flock 6; headers13 "$r" ;;
+13/headers)
+	exec 6>"$(cache_dir)/debian13-root.use.lock"
+	flock 6
+	headers13 "$(debian13_root | tail -1)"
+	;;
 12/dkms) dkms_modules ;;
 13/dkms) dkms13 ;;
 *) die "unknown request '$what' (want release, kernel, headers or dkms)" ;;

@@ -119,8 +119,9 @@ debian13_apt() {
 # debootstrap from Debian's registry, for what needs Debian 13's own
 # userland: its kernels are built with gcc-14, which Debian 12 lacks, and
 # their kbuild tools and DKMS run there. Its apt sources are trixie and
-# trixie-backports; its lists are fetched again once a day. The caller
-# holds no lock; in_debian13 runs commands in it.
+# trixie-backports, and its lists are fetched again once a day. Whoever
+# changes what is in it holds ROOT.use.lock (lab/dist.sh), taken before
+# this is called; in_debian13 runs commands in it.
 debian13_root() {
 	local r
 	r=$(cache_dir)/debian13-root
