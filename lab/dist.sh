@@ -61,7 +61,7 @@ source_version() {
 		apt-cache policy "linux-source-$series" | awk '/Candidate:/ { print $2 }'
 		return 0
 	fi
-	for v in $(apt_ apt-cache madison "linux-source-$series" | awk -F' [|] ' '{ print $2 }'); do
+	for v in $(apt_ apt-cache madison "linux-source-$series" | awk -F'|' '{ gsub(/ /, "", $2); print $2 }'); do
 		[ -n "$best" ] && dpkg --compare-versions "$v" le "$best" || best=$v
 	done
 	echo "$best"
@@ -78,7 +78,13 @@ release() {
 		abi=${rel%-"$flavour"}
 		[ "$abi" != "$rel" ] || continue
 		echo "$abi" | grep -q -E "^${series//./\\.}\.[0-9]+(-[0-9]+|\+deb[0-9]+)$" || continue
-		apt_ apt-cache madison "$name" | awk -F' [|] ' -v v="$want" '$2 == v { f = 1 } END { exit !f }' || continue
+		if [ "$debian" = 12 ]; then
+			[ "$(apt-cache policy "$name" | awk '/Candidate:/ { print $2 }')" = "$want" ] || continue
+		else
+			# (not the candidate: Debian 12's own packages may be newer)
+			apt_ apt-cache madison "$name" |
+				awk -F'|' -v v="$want" '{ gsub(/ /, "", $2) } $2 == v { f = 1 } END { exit !f }' || continue
+		fi
 		echo "$rel"
 		return 0
 	done
