@@ -178,8 +178,26 @@ headers() {
 	echo "$kdir"
 }
 
+# collect MODULE-DIR KERNEL OUT: DKMS's kvm, kvm-amd and kvm-intel from
+# MODULE-DIR into OUT/modules/, beside Debian's irqbypass and ccp from
+# KERNEL (lab/dist.sh kernel), each with the vermagic of Debian's own.
+collect() {
+	local m a b
+	rm -rf "$dir"/dkms-*
+	mkdir -p "$3/modules"
+	for m in kvm kvm-amd kvm-intel; do ko "$1/$m" "$3/modules"; done
+	cp "$2"/modules/irqbypass.ko "$3/modules/"
+	[ ! -f "$2/modules/ccp.ko" ] || cp "$2/modules/ccp.ko" "$3/modules/"
+	for m in kvm kvm-amd kvm-intel; do
+		a=$(modinfo -F vermagic "$3/modules/$m.ko")
+		b=$(modinfo -F vermagic "$2/modules/$m.ko")
+		[ "$a" = "$b" ] || die "DKMS's $m.ko has vermagic '$a', Debian's '$b'"
+	done
+	touch "$3/done"
+}
+
 dkms_modules() {
-	local kdir kernel debs ver key out m a b
+	local kdir kernel debs ver key out
 	kdir=$(headers | tail -1)
 	kernel=$(kernel | tail -1)
 	need_pkgs dkms
@@ -203,19 +221,7 @@ dkms_modules() {
 			{ tail -30 "$dir/dkms.log" >&2
 			  tail -30 "/var/lib/dkms/kvm-exitstat/$ver/build/make.log" >&2 2>/dev/null || true
 			  die "dkms build for $rel failed"; }
-		rm -rf "$dir"/dkms-*
-		mkdir -p "$out/modules"
-		for m in kvm kvm-amd kvm-intel; do
-			ko /var/lib/dkms/kvm-exitstat/"$ver"/"$rel"/x86_64/module/$m "$out/modules"
-		done
-		cp "$kernel"/modules/irqbypass.ko "$out/modules/"
-		[ ! -f "$kernel/modules/ccp.ko" ] || cp "$kernel/modules/ccp.ko" "$out/modules/"
-		for m in kvm kvm-amd kvm-intel; do
-			a=$(modinfo -F vermagic "$out/modules/$m.ko")
-			b=$(modinfo -F vermagic "$kernel/modules/$m.ko")
-			[ "$a" = "$b" ] || die "DKMS's $m.ko has vermagic '$a', Debian's '$b'"
-		done
-		touch "$out/done"
+		collect /var/lib/dkms/kvm-exitstat/"$ver"/"$rel"/x86_64/module "$kernel" "$out"
 		exec 6>&-
 	fi
 	echo "$out"
@@ -250,7 +256,7 @@ headers13() {
 # whose headers that system holds), then `dkms build` for this kernel if
 # that did not.
 dkms13() {
-	local r kernel debs ver key out pv st m a b mod
+	local r kernel debs ver key out pv st mod
 	kernel=$(kernel | tail -1)
 	debs=$("$top/kernel/deb.sh" | tail -1)
 	ver=$(dpkg-deb -f "$debs"/kvm-exitstat-dkms_*_all.deb Version)
@@ -288,17 +294,7 @@ dkms13() {
 				  tail -30 "$r/var/lib/dkms/kvm-exitstat/$ver/build/make.log" >&2 2>/dev/null || true
 				  die "dkms build for $rel in $r failed"; }
 		fi
-		rm -rf "$dir"/dkms-*
-		mkdir -p "$out/modules"
-		for m in kvm kvm-amd kvm-intel; do ko "$mod/$m" "$out/modules"; done
-		cp "$kernel"/modules/irqbypass.ko "$out/modules/"
-		[ ! -f "$kernel/modules/ccp.ko" ] || cp "$kernel/modules/ccp.ko" "$out/modules/"
-		for m in kvm kvm-amd kvm-intel; do
-			a=$(modinfo -F vermagic "$out/modules/$m.ko")
-			b=$(modinfo -F vermagic "$kernel/modules/$m.ko")
-			[ "$a" = "$b" ] || die "DKMS's $m.ko has vermagic '$a', Debian's '$b'"
-		done
-		touch "$out/done"
+		collect "$mod" "$kernel" "$out"
 		exec 6>&-
 	fi
 	echo "$out"

@@ -482,8 +482,11 @@ def across(vds):
 
     def cat(vd, n, name, reasons, idx=0):
         if reasons is None:
+            # Each run's own remainder, then the median: a median of totals
+            # less a median of categories is no run's count (it can be < 0).
             known = {r for _, rs in CATEGORIES for r in rs[vd.v]}
-            return vd.m(n, "total", "total", idx) - vd.category(n, "total", known, idx)
+            return med([s["total"].get("total", (0, 0))[idx] - sum(s["total"].get(r, (0, 0))[idx] for r in known)
+                        for s in vd.sets[n]])
         return vd.category(n, "total", reasons[vd.v], idx)
 
     def names(vd, reasons):
