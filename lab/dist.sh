@@ -178,6 +178,15 @@ headers() {
 	echo "$kdir"
 }
 
+# package: the kvm-exitstat-dkms package make deb builds, as debs (its
+# directory) and ver (its version), and out, where this kernel's modules
+# from that very build go (the caller's locals).
+package() {
+	debs=$("$top/kernel/deb.sh" | tail -1)
+	ver=$(dpkg-deb -f "$debs"/kvm-exitstat-dkms_*_all.deb Version)
+	out=$dir/dkms-$(cut -c1-12 "$debs"/kvm-exitstat-dkms_*_all.deb.sha256)
+}
+
 # collect MODULE-DIR KERNEL OUT: DKMS's kvm, kvm-amd and kvm-intel from
 # MODULE-DIR into OUT/modules/, beside Debian's irqbypass and ccp from
 # KERNEL (lab/dist.sh kernel), each with the vermagic of Debian's own.
@@ -197,17 +206,14 @@ collect() {
 }
 
 dkms_modules() {
-	local kdir kernel debs ver key out
+	local kdir kernel debs ver out
 	kdir=$(headers | tail -1)
 	kernel=$(kernel | tail -1)
 	need_pkgs dkms
-	debs=$("$top/kernel/deb.sh" | tail -1)
+	package
 	# dpkg -i installs no dependency: the package's own, first.
 	need_pkgs pahole $(dpkg-deb -f "$debs"/kvm-exitstat-dkms_*_all.deb Depends | tr ',' '\n' |
 		sed -E 's/[(|].*//; s/[[:space:]]//g' | grep -v '^$')
-	ver=$(dpkg-deb -f "$debs"/kvm-exitstat-dkms_*_all.deb Version)
-	key=$(cat "$debs"/kvm-exitstat-dkms_*_all.deb.sha256)
-	out=$dir/dkms-${key:0:12}
 	if [ ! -e "$out/done" ]; then
 		# The package, the build and the copy under the apt lock: the host
 		# lane's DKMS transaction test removes and rebuilds the modules of
@@ -256,12 +262,9 @@ headers13() {
 # whose headers that system holds), then `dkms build` for this kernel if
 # that did not.
 dkms13() {
-	local r kernel debs ver key out pv st mod
+	local r kernel debs ver out pv st mod
 	kernel=$(kernel | tail -1)
-	debs=$("$top/kernel/deb.sh" | tail -1)
-	ver=$(dpkg-deb -f "$debs"/kvm-exitstat-dkms_*_all.deb Version)
-	key=$(cat "$debs"/kvm-exitstat-dkms_*_all.deb.sha256)
-	out=$dir/dkms-${key:0:12}
+	package
 	if [ ! -e "$out/done" ]; then
 		exec 6>"$(cache_dir)/debian13-root.use.lock"
 		flock 6
