@@ -289,6 +289,23 @@ int sh_check(const char *tool, const char *fmt, const char *path)
 	return system(cmd) ? 1 : 0;
 }
 
+/*
+ * tool_accepts: TEXT in a file of its own, checked by TOOL's command (FMT,
+ * with %s for the file's path): true when it passes or TOOL is missing
+ * where that is allowed (sh_check).
+ */
+bool tool_accepts(const char *tool, const char *fmt, const char *text)
+{
+	char path[64];
+	int rc;
+
+	if (!tmp_file(path, text))
+		return false;
+	rc = sh_check(tool, fmt, path);
+	unlink(path);
+	return rc == 0 || rc == -1;
+}
+
 /* The standard scene: VMX, four reasons, one tie, a pre-existing CPUID count. */
 static void scene(void)
 {
@@ -1090,9 +1107,6 @@ static void t_tsc(void)
 /* --prom: Prometheus text, checked by promtool. */
 static void t_prom(void)
 {
-	char path[64];
-	int rc;
-
 	scene_tsc(1000000);
 	CHECK(run("--prom") == 0);
 	CHECK(starts(OUT,
@@ -1109,10 +1123,7 @@ static void t_prom(void)
 	CHECK(strstr(OUT, "\nkvm_exitstat_all_cycles_total 163200000\n"));
 	/* the guest's sweep is not one instant: no "other" from it */
 	CHECK(!strstr(OUT, "other"));
-	CHECK(tmp_file(path, OUT));
-	rc = sh_check("promtool", "promtool check metrics < %s", path);
-	CHECK(rc == 0 || rc == -1);
-	unlink(path);
+	CHECK(tool_accepts("promtool", "promtool check metrics < %s", OUT));
 	scene_tsc(0);
 	CHECK(run("--prom -n") == 0 && count_str(OUT, "# TYPE") == 4 && !strstr(OUT, "seconds"));
 }
@@ -1137,9 +1148,6 @@ static void scene_cycles_off(uint32_t khz)
 
 static void t_cycles_off(void)
 {
-	char path[64];
-	int rc;
-
 	scene_cycles_off(0);
 	CHECK(run("") == 0);
 	CHECK_STR(OUT, golden_cycles_off);
@@ -1186,11 +1194,8 @@ static void t_cycles_off(void)
 	scene_cycles_off(0);
 	CHECK(run("--json") == 0 && json_shape(OUT) && !strstr(OUT, "cycles\":0"));
 	CHECK(count_str(OUT, "\"cycles\":null") == 4 && strstr(OUT, "\"tsc_khz\":null,\"reasons\""));
-	CHECK(tmp_file(path, OUT));
-	rc = sh_check("jq", "jq -e '.total_cycles == null and ([.reasons[].cycles] | all(. == null))"
-		      " and ([.reasons[].exits] | add) == .total_exits' %s >/dev/null", path);
-	CHECK(rc == 0 || rc == -1);
-	unlink(path);
+	CHECK(tool_accepts("jq", "jq -e '.total_cycles == null and ([.reasons[].cycles] | all(. == null))"
+		      " and ([.reasons[].exits] | add) == .total_exits' %s >/dev/null", OUT));
 	/* CSV: empty fields */
 	scene_cycles_off(0);
 	CHECK(run("--csv") == 0);
@@ -1207,10 +1212,7 @@ static void t_cycles_off(void)
 	/* exits per reason and all together, no cycles */
 	CHECK(count_str(OUT, "# TYPE") == 2 && count_str(OUT, "\n") == 2 + 4 + 3 &&
 	      !strstr(OUT, "cycles") && !strstr(OUT, "seconds"));
-	CHECK(tmp_file(path, OUT));
-	rc = sh_check("promtool", "promtool check metrics < %s", path);
-	CHECK(rc == 0 || rc == -1);
-	unlink(path);
+	CHECK(tool_accepts("promtool", "promtool check metrics < %s", OUT));
 }
 
 /* Bits 27:26 are reserved: a future feature's bit changes nothing. */

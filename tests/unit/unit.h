@@ -46,6 +46,7 @@ unsigned int count_str(const char *s, const char *sub);
 bool tmp_file(char *path, const char *s);
 /* Run a shell command on that file: 0 if it exits 0; -1 if tool is missing. */
 int sh_check(const char *tool, const char *fmt, const char *path);
+bool tool_accepts(const char *tool, const char *fmt, const char *text);
 void fake_clock(struct es_clock *now);
 void clock_advance(unsigned int seconds);
 void clock_reset(void);
