@@ -11,7 +11,7 @@ VENDOR  ?= amd
 KERNEL  ?= 6.1
 
 .PHONY: all demo check check-quick soak mutate experiment bench check-lab check-dist check-patches kernels \
-	host-modules install-host uninstall-host deb apply clean
+	host-modules install-host uninstall-host deb apply series clean
 
 all: check
 
@@ -88,6 +88,11 @@ deb:
 apply:
 	@test -n "$(TREE)" || { echo "usage: make apply TREE=DIR (a Linux source tree)" >&2; exit 2; }
 	@bash kernel/apply.sh $(TREE)
+
+# Each line's series (kernel/patches/LINE/) from the shared core and the
+# line's hooks (kernel/series/); make check fails if they differ.
+series:
+	@bash kernel/series.sh build
 
 kernels:
 	@for k in $(KERNELS); do bash kernel/build.sh $$k patched || exit 1; done

@@ -67,6 +67,7 @@ lane_host() {
 	# about 37 min, give way to them.
 	renice -n 10 -p "$BASHPID" >/dev/null 2>&1 || true
 	suite host "exitstat unit tests (ASan, UBSan)" bash "$top/tests/unit/unit.sh" "$work/guest"
+	suite host "series from the shared core" bash "$top/kernel/check-series.sh"
 	if [ -n "$quick" ]; then
 		suite host "patch series $first" bash "$top/kernel/check-patches.sh" "$first"
 		return
