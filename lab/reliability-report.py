@@ -133,12 +133,17 @@ def verdict(facts, counts, problems, short, fz_runs, fz_crash, names):
         return (f"**Verdict.** All met, on {order}: {figures}{inlab}." + fuzz)
     wrong = [x for x in problems if x not in short]
     if not wrong:
-        return (f"**Verdict.** Nothing lost or wrong, on {order}: {figures}{inlab}. Not met: "
-                f"{len(short)} size goal{'s' if len(short) > 1 else ''}, the runs were smaller than asked "
-                "(below)." + fuzz)
+        sizes = [x for x in short if "not run in this soak" not in x]
+        unrun = [x.split(":")[0] for x in short if x not in sizes]
+        return (f"**Verdict.** Nothing lost or wrong, on {order}: {figures}{inlab}."
+                + (f" Not met: {len(sizes)} size goal{'s' if len(sizes) > 1 else ''}, the runs were "
+                   "smaller than asked (below)." if sizes else "")
+                + (f" Not run in this soak: {', '.join(names[v] for v in unrun)}." if unrun else "")
+                + fuzz)
+    sizes = [x for x in short if "not run in this soak" not in x]
     return (f"**Verdict.** Not met, or not measured: {len(wrong)} result"
             f"{'s' if len(wrong) > 1 else ''} wrong or missing"
-            + (f" and {len(short)} size goal{'s' if len(short) > 1 else ''}" if short else "")
+            + (f" and {len(sizes)} size goal{'s' if len(sizes) > 1 else ''}" if sizes else "")
             + f" (below). The figures, on {order}: {figures}{inlab}." + fuzz)
 
 
@@ -194,11 +199,16 @@ def main():
             short.append(f"{f['vendor']}: {fmt(f.get('reloads'))} reloads, not 50{slow}")
         if f.get("fuzz_2_32") == 0:
             short.append(f"{f['vendor']}: no value crossed 2^32 (tearing not exercised)")
+    ran = {f["vendor"] for f in facts}
+    unrun = [f"{v}: not run in this soak ({names[v]}; `lab/reliability.sh -s -v {v}`), "
+             "so this page has no figures for it" for v in sorted(names.keys() - ran)]
     if fz_crash or not fz_runs:
         problems.append("exitstat libFuzzer: " + ("crash" if fz_crash else "no result"))
     if counts and counts[1]:
         problems.append(f"{counts[1]} in-lab tests failed")
     problems += short
+    short += unrun
+    problems += unrun
 
     out = []
     p = out.append
