@@ -68,9 +68,11 @@ source_version() {
 }
 
 # release: linux-headers-RELEASE at linux-source-SERIES's version; RELEASE
-# is SERIES.N-ABI-FLAVOUR (6.1.0-57-amd64) or SERIES.N+debN-FLAVOUR.
+# is SERIES.N-ABI-FLAVOUR (6.1.0-57-amd64) or SERIES.N+debN-FLAVOUR. One
+# apt-cache call asks about every candidate package at once.
 release() {
 	local want name rel abi
+	local -a names=()
 	want=$(source_version)
 	[ -n "$want" ] && [ "$want" != "(none)" ] || die "linux-source-$series is not in Debian $debian's apt sources"
 	for name in $(apt_ apt-cache pkgnames "linux-headers-$series." | sort); do
@@ -78,17 +80,21 @@ release() {
 		abi=${rel%-"$flavour"}
 		[ "$abi" != "$rel" ] || continue
 		echo "$abi" | grep -q -E "^${series//./\\.}\.[0-9]+(-[0-9]+|\+deb[0-9]+)$" || continue
-		if [ "$debian" = 12 ]; then
-			[ "$(apt-cache policy "$name" | awk '/Candidate:/ { print $2 }')" = "$want" ] || continue
-		else
-			# (not the candidate: Debian 12's own packages may be newer)
-			apt_ apt-cache madison "$name" |
-				awk -F'|' -v v="$want" '{ gsub(/ /, "", $2) } $2 == v { f = 1 } END { exit !f }' || continue
-		fi
-		echo "$rel"
-		return 0
+		names+=("$name")
 	done
-	die "no linux-headers-*-$flavour package of Debian version $want (linux-source-$series, Debian $debian)"
+	[ "${#names[@]}" -gt 0 ] && if [ "$debian" = 12 ]; then
+		# the packages whose candidate is WANT
+		apt-cache policy "${names[@]}" |
+			awk -v v="$want" '/^[^ ]/ { p = $1; sub(/:$/, "", p) }
+				$1 == "Candidate:" && $2 == v { print p }'
+	else
+		# the packages Debian 13's sources carry at WANT (not the
+		# candidate: Debian 12's own packages may be newer)
+		apt_ apt-cache madison "${names[@]}" |
+			awk -F'|' -v v="$want" '{ gsub(/ /, "", $1); gsub(/ /, "", $2) }
+				$2 == v { print $1 }'
+	fi | sort | sed -n '1s/^linux-headers-//p' | grep . ||
+		die "no linux-headers-*-$flavour package of Debian version $want (linux-source-$series, Debian $debian)"
 }
 rel=$(release)
 [ "$what" = release ] && { echo "$rel"; exit 0; }
