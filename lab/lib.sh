@@ -159,6 +159,28 @@ in_debian13() {
 		sh "$@"
 }
 
+# debian13_qemu: Debian 13's QEMU (trixie's qemu-system-x86, 10.0),
+# installed in the Debian 13 system once (under its use lock), as a
+# command line run from here: the root's own loader and libraries, its
+# firmware (-L). Prints one word per line.
+debian13_qemu() {
+	local r
+	r=$(debian13_root) || exit 1
+	(
+		exec 6>"$(cache_dir)/debian13-root.use.lock"
+		flock 6
+		if [ ! -x "$r/usr/bin/qemu-system-x86_64" ]; then
+			step "installing Debian 13's qemu-system-x86 in $r"
+			in_debian13 "$r" apt-get -q install -y --no-install-recommends qemu-system-x86 \
+				>"$r.qemu.log" 2>&1 ||
+				{ tail -5 "$r.qemu.log" >&2; die "installing qemu-system-x86 in $r failed (log: $r.qemu.log)"; }
+		fi
+	) || exit 1
+	printf '%s\n' "$r/lib64/ld-linux-x86-64.so.2" --library-path \
+		"$r/lib/x86_64-linux-gnu:$r/usr/lib/x86_64-linux-gnu" \
+		"$r/usr/bin/qemu-system-x86_64" -L "$r/usr/share/qemu" -L "$r/usr/share/seabios"
+}
+
 # kernel_source VER: "PKGVER TARBALL" of linux-source-VER. Debian 12's lines
 # (6.1, 6.12) come from the system's package, installed if missing; a newer
 # line (7.3) from Debian 13's backports, downloaded into the cache once per

@@ -72,7 +72,13 @@ host_tsc_khz() {
 
 case $emulator in
 qemu)
-	need_pkgs qemu-system-x86
+	# LAB_QEMU=13: Debian 13's QEMU (10.0), run from the Debian 13 system in
+	# the cache (debian13_qemu in lab/lib.sh); otherwise the system's (7.2).
+	case ${LAB_QEMU:-12} in
+	12) need_pkgs qemu-system-x86; qemu=(qemu-system-x86_64) ;;
+	13) mapfile -t qemu < <(debian13_qemu) && [ "${#qemu[@]}" -gt 1 ] || die "no Debian 13 QEMU" ;;
+	*) die "LAB_QEMU=${LAB_QEMU}: want 12 (the system's QEMU) or 13 (Debian 13's)" ;;
+	esac
 	# Under TCG the outer VM's TSC runs at the host's rate, and on a busy
 	# host the outer kernel's calibration against the PIT can fail: it then
 	# has no TSC frequency, and KVM spins in its first KVM_RUN
@@ -80,7 +86,7 @@ qemu)
 	# kernel the rate, as tsc_early_khz=, so that it does not calibrate.
 	khz=$(host_tsc_khz || true)
 	[ -n "$khz" ] && [ "$khz" -gt 0 ] && cmdline+=" tsc_early_khz=$khz"
-	emu=(qemu-system-x86_64 -accel "tcg,thread=$tcg" -cpu EPYC -smp "$cpus" -m "$mem"
+	emu=("${qemu[@]}" -accel "tcg,thread=$tcg" -cpu EPYC -smp "$cpus" -m "$mem"
 		-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
 		-display none -monitor "unix:$work/monitor,server=on,wait=off"
 		-serial "file:$log" -no-reboot -nodefaults)

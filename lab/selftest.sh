@@ -147,6 +147,15 @@ else
 	failed=$((failed + 1)); echo "FAIL  lab self-test: run.sh -v intel -e qemu: exit status $rc, said: $err"
 fi
 
+rc=0
+touch "$work/bzImage" "$work/initrd"
+err=$(LAB_QEMU=9 "$here/run.sh" -q -v amd -k "$work/bzImage" -i "$work/initrd" -l "$work/log" 2>&1) || rc=$?
+if [ "$rc" != 0 ] && grep -q "LAB_QEMU=9: want 12 (the system's QEMU) or 13 (Debian 13's)" <<<"$err"; then
+	passed=$((passed + 1)); echo "PASS  lab self-test: run.sh refuses a QEMU it does not know (exit status $rc)"
+else
+	failed=$((failed + 1)); echo "FAIL  lab self-test: LAB_QEMU=9 run.sh: exit status $rc, said: $err"
+fi
+
 # dist.sh: a kernel series a Debian release has no kernels of, and an
 # unknown release, are refused in one line before anything is fetched.
 dist_refuses() { # dist_refuses NAME WANTED-TEXT ARGS...
