@@ -166,14 +166,15 @@ in_debian13() {
 debian13_qemu() {
 	local r
 	r=$(debian13_root) || exit 1
-	(
+	[ -e "$r/var/lib/kvm-exitstat-qemu" ] || (
 		exec 6>"$(cache_dir)/debian13-root.use.lock"
 		flock 6
-		if [ ! -x "$r/usr/bin/qemu-system-x86_64" ]; then
+		if [ ! -e "$r/var/lib/kvm-exitstat-qemu" ]; then
 			step "installing Debian 13's qemu-system-x86 in $r"
 			in_debian13 "$r" apt-get -q install -y --no-install-recommends qemu-system-x86 \
 				>"$r.qemu.log" 2>&1 ||
 				{ tail -5 "$r.qemu.log" >&2; die "installing qemu-system-x86 in $r failed (log: $r.qemu.log)"; }
+			touch "$r/var/lib/kvm-exitstat-qemu"
 		fi
 	) || exit 1
 	printf '%s\n' "$r/lib64/ld-linux-x86-64.so.2" --library-path \
