@@ -142,19 +142,10 @@ for k in $kernels; do
 		# limit, with nothing hung) while make check's other lanes ran.
 		timeout=${LAB_TIMEOUT:-1500}
 		[ -n "${LAB_TIMEOUT:-}" ] || [ "$vendor" != intel ] || [ "$cpus" = 1 ] || timeout=3000
-		# The lab's Linux 7.3 oopses as it boots on Bochs's
-		# corei7_skylake_x: a NULL dereference in prepare_creds() from
-		# rest_init(), the first fork, as if init_task's credentials were
-		# zero. It is the oops the same kernel has as a guest of nested
-		# KVM (inner_kernel in lab/lib.sh), where the log shows its xstate
-		# check turning XSAVE off just before. With noxsave (no XSAVE from
-		# the start) it boots; no test here depends on XSAVE.
-		kargs=()
-		[ "$k" != 7.3 ] || [ "$v" != intel ] || kargs=(-a noxsave)
-		step "booting linux $k on $v${kargs[1]:+ (${kargs[1]})} (log: $log)"
+		step "booting linux $k on $v (log: $log)"
 		rc=0
 		"$here/run.sh" -q ${tcgq[@]+"${tcgq[@]}"} -v "$vendor" ${emuq[@]+"${emuq[@]}"} -k "$stock/bzImage" -i "$initrd" -l "$log" \
-			-c "$cpus" -t "$timeout" -S "$sysmap" ${kargs[@]+"${kargs[@]}"} || rc=$?
+			-c "$cpus" -t "$timeout" -S "$sysmap" || rc=$?
 		# QEMU 7.2's TCG at times leaves the guest's only CPU halted with
 		# interrupts on and a deliverable interrupt pending in its local
 		# APIC (status 3: the dump shows it, lab/run.sh). No CPU does that,
@@ -168,7 +159,7 @@ for k in $kernels; do
 			echo "RETRY $tag boot: the emulator stalled with an interrupt pending; booting once more (dump: $log.try1.stall)"
 			rc=0
 			"$here/run.sh" -q ${tcgq[@]+"${tcgq[@]}"} -v "$vendor" ${emuq[@]+"${emuq[@]}"} -k "$stock/bzImage" -i "$initrd" -l "$log" \
-				-c "$cpus" -t "$timeout" -S "$sysmap" ${kargs[@]+"${kargs[@]}"} || rc=$?
+				-c "$cpus" -t "$timeout" -S "$sysmap" || rc=$?
 		fi
 		# Every test the manifest names for this boot, and only those; a
 		# test whose subtests all skipped is a SKIP where it allows one.

@@ -182,6 +182,15 @@ debian13_qemu() {
 		"$r/usr/bin/qemu-system-x86_64" -L "$r/usr/share/qemu" -L "$r/usr/share/seabios"
 }
 
+# image_release BZIMAGE: the kernel release an x86 boot image carries (the
+# string its setup header points to, up to the first blank), or nothing.
+image_release() {
+	local off
+	off=$(od -An -tu2 -j 526 -N 2 "$1" 2>/dev/null | tr -d ' ')
+	[ -n "$off" ] && [ "$off" -gt 0 ] || return 0
+	dd if="$1" bs=1 skip=$((off + 512)) count=80 2>/dev/null | tr '\0' '\n' | head -1 | cut -d' ' -f1
+}
+
 # kernel_source VER: "PKGVER TARBALL" of linux-source-VER. Debian 12's lines
 # (6.1, 6.12) come from the system's package, installed if missing; a newer
 # line (7.3) from Debian 13's backports, downloaded into the cache once per
