@@ -33,11 +33,7 @@ check-quick:
 # The long suites: each patch built alone, then each prefix of the series
 # booted and run (lab/bisect.sh); then Debian 12's and 13's own kernels on
 # Intel, under Bochs, and the in-lab tests of SOAK_INTEL_KERNELS on Intel, which make
-# check leaves out for time (check-dist and check-lab run them alone); last,
-# 20 boots in a row of the two runs that must never stall: Debian 12's 6.1
-# cloud kernel, and its generic one on two parallel CPUs (QEMU 10).
-# A Debian 12 kernel joins MTTCG_KERNELS (tests/check.sh) only after it
-# passes the same.
+# check leaves out for time (check-dist and check-lab run them alone).
 soak:
 	@bash kernel/check-patches.sh -e $(KERNELS)
 	@bash lab/bisect.sh -k "$(KERNELS)" -v "$(VENDORS)"
@@ -47,8 +43,6 @@ soak:
 	@bash lab/check.sh -k "$(DIST13_KERNELS)" -v intel -f dist13
 	@bash lab/check.sh -k "$(SOAK_INTEL_KERNELS)" -v intel
 	@LAB_EMU_RETRY=0 bash lab/repeat.sh 20 bash lab/check.sh -k 6.1 -v amd -f dist-cloud
-	@LAB_QEMU=13 LAB_DIST_TCG=multi LAB_DIST_CPUS=2 LAB_EMU_RETRY=0 \
-		bash lab/repeat.sh 20 bash lab/check.sh -k 6.1 -v amd -f dist
 
 # Mutations of the series, each against the tests that should catch it.
 mutate:
