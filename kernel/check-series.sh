@@ -19,6 +19,9 @@ result() { # result OK NAME [DETAIL]
 }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# One cache of patch headers for every run of series.sh here (its
+# mutations leave most headers as they were).
+export SERIES_CACHE=$tmp/headers
 mapfile -t lines < <(cd "$here/series" && ls -d [0-9]* | sort -V)
 
 out=$(bash "$here/series.sh" check "${lines[@]}" 2>&1)

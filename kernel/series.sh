@@ -85,27 +85,47 @@ build_line() {
 	mkdir -p "$out" "$w"
 	rm -f "$out"/*.patch "$out/series"
 	nsteps=$(steps | wc -l)
-	# The core's files as the core spells them, and as LINE does.
-	mkdir -p "$w/canon"
-	g init -q "$w/core"
-	printf '*.[ch] diff=cpp\n' >"$w/core/.git/info/attributes"
-	g -C "$w/core" commit -q --allow-empty -m base
+	# The core's diffs as LINE spells them, step by step: from SERIES_CACHE
+	# when every step is there (keyed by the core's diffs up to the step
+	# and by LINE's spelling), else made and kept there.
+	local key= hit=1 keys=()
 	for n in $(steps); do
-		if [ -f "$src/core/$n.diff" ]; then
-			(cd "$w/canon" && g apply "$src/core/$n.diff") ||
-				die "kernel/series/core/$n.diff does not apply to the core after step $((10#$n - 1))"
-		fi
-		rm -rf "$w/core/arch"
-		cp -r "$w/canon/." "$w/core/"
-		if [ -f "$src/$line/core.sed" ]; then
-			find "$w/core/arch" -type f | while read -r f; do
-				sed -i -f "$src/$line/core.sed" "$f"
-			done
-		fi
-		g -C "$w/core" add -A
-		g -C "$w/core" commit -q --allow-empty -m "$n"
-		g -C "$w/core" diff HEAD~ HEAD >"$w/$n.core"
+		key=$({ echo "$key"; cat "$src/core/$n.diff" 2>/dev/null || true; echo
+			cat "$src/$line/core.sed" 2>/dev/null || true; } | sha256sum | cut -c1-32)
+		keys+=("$key")
+		[ -e "$SERIES_CACHE/core-$key" ] || hit=0
+	done
+	i=0
+	if [ "$hit" = 1 ]; then
+		for n in $(steps); do
+			cp "$SERIES_CACHE/core-${keys[i]}" "$w/$n.core"
+			i=$((i + 1))
+		done
+	else
+		mkdir -p "$w/canon" "$SERIES_CACHE"
+		g init -q "$w/core"
+		printf '*.[ch] diff=cpp\n' >"$w/core/.git/info/attributes"
+		g -C "$w/core" commit -q --allow-empty -m base
+		for n in $(steps); do
+			if [ -f "$src/core/$n.diff" ]; then
+				(cd "$w/canon" && g apply "$src/core/$n.diff") ||
+					die "kernel/series/core/$n.diff does not apply to the core after step $((10#$n - 1))"
+			fi
+			rm -rf "$w/core/arch"
+			cp -r "$w/canon/." "$w/core/"
+			if [ -f "$src/$line/core.sed" ] && [ -d "$w/core/arch" ]; then
+				find "$w/core/arch" -type f -exec sed -i -f "$src/$line/core.sed" {} +
+			fi
+			g -C "$w/core" add -A
+			g -C "$w/core" commit -q --allow-empty -m "$n"
+			g -C "$w/core" diff HEAD~ HEAD >"$w/$n.core"
+			cp "$w/$n.core" "$SERIES_CACHE/core-${keys[i]}.$$"
+			mv "$SERIES_CACHE/core-${keys[i]}.$$" "$SERIES_CACHE/core-${keys[i]}"
+			i=$((i + 1))
+		done
+	fi
 
+	for n in $(steps); do
 		# The patch: the core's sections and the hooks', in path order.
 		rm -rf "$w/s"
 		sections "$w/$n.core" "$w/s/core"
@@ -125,7 +145,7 @@ build_line() {
 
 		msg=$src/core/$n.msg
 		[ -f "$src/$line/$n.msg" ] && msg=$src/$line/$n.msg
-		header "$w" "$n" "$nsteps" "$msg" "$w/$n.diff" >"$w/$n.head"
+		header_cached "$w" "$n" "$nsteps" "$msg" "$w/$n.diff" >"$w/$n.head"
 		f=$(head -1 "$w/$n.head")
 		{ tail -n +2 "$w/$n.head"; cat "$w/$n.diff"; printf -- '-- \n%s\n\n' "$signature"; } >"$out/$f"
 		echo "$f" >>"$out/series"
@@ -160,6 +180,21 @@ header() {
 	basename "$k"
 	sed '/^diff --git /,$d' "$k"
 	rm -rf "$w/fp"
+}
+
+# header_cached W N TOTAL MSG DIFF: header's result, kept in SERIES_CACHE
+# (a directory; this run's own by default) under a hash of all it depends
+# on, so that the same step's header is made once: it is most of the work.
+header_cached() {
+	local key
+	key=$({ printf '%s\n' "$2" "$3" "$author_name" "$author_email" "$author_date" "$signature"
+		cat "$4"; numstat "$5"; } | sha256sum | cut -c1-32)
+	if [ ! -s "$SERIES_CACHE/$key" ]; then
+		mkdir -p "$SERIES_CACHE"
+		header "$@" >"$SERIES_CACHE/$key.$$"
+		mv "$SERIES_CACHE/$key.$$" "$SERIES_CACHE/$key"
+	fi
+	cat "$SERIES_CACHE/$key"
 }
 
 # numstat DIFF: per file, "path adds deletes new gone".
@@ -228,6 +263,7 @@ split_line() {
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+SERIES_CACHE=${SERIES_CACHE:-$tmp/headers}
 [ $# -gt 0 ] || usage
 cmd=$1
 shift
