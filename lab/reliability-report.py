@@ -111,7 +111,7 @@ def vendor_facts(path):
     return f
 
 
-def verdict(facts, counts, problems, short, fz_runs, fz_crash, names):
+def verdict(facts, counts, problems, short, unrun, fz_runs, fz_crash, names):
     """Two or three sentences with the figures: what was lost or wrong, and
     what ran smaller than the goals ask."""
     order = " / ".join(names[f["vendor"]] for f in facts)
@@ -129,21 +129,18 @@ def verdict(facts, counts, problems, short, fz_runs, fz_crash, names):
     inlab = f"; in-lab tests on the sanitizer kernel: {counts[0]} passed, {counts[1]} failed" if counts else ""
     fuzz = (f" `exitstat` under libFuzzer: {fmt(fz_runs[0])} runs in {fmt(fz_runs[1])} s, "
             + ("a crash." if fz_crash else "no crash.")) if fz_runs else " `exitstat` under libFuzzer: no result."
-    if not problems:
+    if not problems and not unrun:
         return (f"**Verdict.** All met, on {order}: {figures}{inlab}." + fuzz)
     wrong = [x for x in problems if x not in short]
     if not wrong:
-        sizes = [x for x in short if "not run in this soak" not in x]
-        unrun = [x.split(":")[0] for x in short if x not in sizes]
         return (f"**Verdict.** Nothing lost or wrong, on {order}: {figures}{inlab}."
-                + (f" Not met: {len(sizes)} size goal{'s' if len(sizes) > 1 else ''}, the runs were "
-                   "smaller than asked (below)." if sizes else "")
+                + (f" Not met: {len(short)} size goal{'s' if len(short) > 1 else ''}, the runs were "
+                   "smaller than asked (below)." if short else "")
                 + (f" Not run in this soak: {', '.join(names[v] for v in unrun)}." if unrun else "")
                 + fuzz)
-    sizes = [x for x in short if "not run in this soak" not in x]
     return (f"**Verdict.** Not met, or not measured: {len(wrong)} result"
             f"{'s' if len(wrong) > 1 else ''} wrong or missing"
-            + (f" and {len(sizes)} size goal{'s' if len(sizes) > 1 else ''}" if sizes else "")
+            + (f" and {len(short)} size goal{'s' if len(short) > 1 else ''}" if short else "")
             + f" (below). The figures, on {order}: {figures}{inlab}." + fuzz)
 
 
@@ -199,28 +196,27 @@ def main():
             short.append(f"{f['vendor']}: {fmt(f.get('reloads'))} reloads, not 50{slow}")
         if f.get("fuzz_2_32") == 0:
             short.append(f"{f['vendor']}: no value crossed 2^32 (tearing not exercised)")
-    ran = {f["vendor"] for f in facts}
-    unrun = [f"{v}: not run in this soak ({names[v]}; `lab/reliability.sh -s -v {v}`), "
-             "so this page has no figures for it" for v in sorted(names.keys() - ran)]
+    unrun = sorted(names.keys() - {f["vendor"] for f in facts})
     if fz_crash or not fz_runs:
         problems.append("exitstat libFuzzer: " + ("crash" if fz_crash else "no result"))
     if counts and counts[1]:
         problems.append(f"{counts[1]} in-lab tests failed")
     problems += short
-    short += unrun
-    problems += unrun
 
     out = []
     p = out.append
     p("# Reliability and security results")
     p("")
-    p(verdict(facts, counts, problems, short, fz_runs, fz_crash, names))
+    p(verdict(facts, counts, problems, short, unrun, fz_runs, fz_crash, names))
     p("")
-    if problems:
+    if problems or unrun:
         p("Not met, or not measured:")
         p("")
         for x in problems:
             p(f"- {x}")
+        for v in unrun:
+            p(f"- {v}: not run in this soak ({names[v]}; `lab/reliability.sh -s -v {v}`), "
+              "so this page has no figures for it")
         p("")
     p("## How it was run")
     p("")
