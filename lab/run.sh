@@ -29,13 +29,22 @@
 # kernel's System.map), the local APIC and the PIC into LOG.stall, the
 # guest gets an NMI to see whether it resumes, and the run ends with status
 # 2, naming the test that was running. (Bochs emulates its idle loop, so
-# its emulator is never idle: there the timeout is the limit.)
+# its emulator is never idle.)
+#
+# A busy guest can hang too: CPUs going round with interrupts off keep the
+# emulator busy. The outer VM's /init writes a heartbeat to the second
+# serial port every 10 s of its time; once one has come, a heartbeat and a
+# console both silent for LAB_HEARTBEAT seconds (default 120 under QEMU,
+# 600 under Bochs, whose guest time runs slower than the host's when it is
+# short of CPU) is a hang, reported the same way, under either emulator
+# (Bochs has no monitor: its report has the serial lines only).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 vendor= kernel= initrd= log= timeout=600 cpus=2 mem=1024 quiet= tcg=multi sysmap= kargs= emulator=
 stall_after=${LAB_STALL:-60}
+heartbeat_after=${LAB_HEARTBEAT:-}
 while getopts "v:k:i:l:t:c:m:S:a:e:qs" o; do
 	case $o in
 	v) vendor=$OPTARG ;; k) kernel=$OPTARG ;; i) initrd=$OPTARG ;;
@@ -102,7 +111,7 @@ qemu)
 	emu=("${qemu[@]}" -accel "tcg,thread=$tcg" -cpu EPYC -smp "$cpus" -m "$mem"
 		-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
 		-display none -monitor "unix:$work/monitor,server=on,wait=off"
-		-serial "file:$log" -no-reboot -nodefaults)
+		-serial "file:$log" -serial "file:$work/heartbeat" -no-reboot -nodefaults)
 	;;
 bochs)
 	# Bochs's ryzen model offers MWAITX, and Linux then waits in its early
@@ -132,6 +141,7 @@ bochs)
 	ata0-master: type=cdrom, path=$work/lab.iso, status=inserted
 	boot: cdrom
 	com1: enabled=1, mode=file, dev=$work/com1
+	com2: enabled=1, mode=file, dev=$work/heartbeat
 	display_library: rfb, options="timeout=0"
 	sound: driver=dummy
 	speaker: enabled=0
@@ -146,6 +156,10 @@ bochs)
 	echo c > "$work/rc"
 	emu=(bochs -q -f "$work/bochsrc" -rc "$work/rc")
 	;;
+esac
+case $emulator in
+qemu) heartbeat_after=${heartbeat_after:-120} ;;
+*) heartbeat_after=${heartbeat_after:-600} ;;
 esac
 
 # monitor CMD...: QEMU's human monitor, one command after another, with
@@ -182,7 +196,9 @@ monitor() {
 symbolize() {
 	grep -o -E 'RIP=[0-9a-fA-F]{16}' | sort -u | while read -r r; do
 		a=$(echo "${r#RIP=}" | tr A-F a-f)
-		if [ -n "$sysmap" ] && [ -f "$sysmap" ]; then
+		if [ "${a#ffff}" = "$a" ]; then
+			echo "RIP $a: user space"
+		elif [ -n "$sysmap" ] && [ -f "$sysmap" ]; then
 			read -r sym base < <(awk -v a="$a" 'length($1) == 16 && $1 <= a { s = $3; b = $1 }
 				END { print s, b }' "$sysmap")
 			if [ "$(wc -l < "$sysmap")" -lt 10 ]; then
@@ -202,48 +218,56 @@ symbolize() {
 # emu_ticks: CPU time the emulator has used, in clock ticks.
 emu_ticks() { awk '{ print $14 + $15 }' "/proc/$emu_pid/stat" 2>/dev/null || echo 0; }
 
-# stall_report: what a stalled guest was doing, into LOG.stall and stderr.
-stall_report() {
+# qemu_dump: every vCPU's registers, the local APICs and the PIC from QEMU's
+# monitor, the RIPs symbolized; then an NMI, and whether the guest resumes.
+qemu_dump() {
 	local size
+	echo "---- vCPU state (QEMU monitor) ----"
+	monitor "info registers -a" "info lapic" "info pic" > "$work/dump" 2>&1 || true
+	cat "$work/dump"
+	echo "---- RIP against ${sysmap:-no System.map} ----"
+	symbolize < "$work/dump"
+	size=$(stat -c %s "$log")
+	monitor nmi > /dev/null 2>&1 || true
+	sleep 20
+	if [ "$(stat -c %s "$log")" != "$size" ]; then
+		echo "lab: after an NMI the guest printed (its CPU takes interrupts; it was waiting for one that did not come):"
+		tail -c +"$((size + 1))" "$log" | tr -d '\r' | head -20
+	else
+		echo "lab: after an NMI the guest stayed silent (its CPU takes no interrupt at all)"
+		# The emulator's fault only if the same undelivered interrupt
+		# is still there 20 s later: one dump can catch a timer that
+		# has just fired, an instant before it is delivered.
+		monitor "info registers -a" "info lapic" > "$work/dump2" 2>&1 || true
+		if why=$(undelivered_irq "$work/dump") && [ "$(undelivered_irq "$work/dump2")" = "$why" ]; then
+			echo "lab: EMULATOR FAULT: $why, in two dumps 20 s apart"
+			touch "$work/emu-fault"
+		fi
+	fi
+}
+
+# stall_report WHY: what a stalled guest was doing, into LOG.stall and
+# stderr.
+stall_report() {
 	{
-		echo "lab: STALL ($vendor): the emulator idle and the serial log silent for ${stall_after} s, $SECONDS s into the run"
+		echo "lab: STALL ($vendor): $1, $SECONDS s into the run"
 		echo "lab: the test that was running: $(tr -d '\r' < "$log" | sed -n 's/^lab: running //p' | tail -1)"
 		echo "---- last serial lines ----"
 		tail -n 15 "$log" | tr -d '\r'
-		echo "---- vCPU state (QEMU monitor) ----"
-		monitor "info registers -a" "info lapic" "info pic" > "$work/dump" 2>&1 || true
-		cat "$work/dump"
-		echo "---- RIP against ${sysmap:-no System.map} ----"
-		symbolize < "$work/dump"
-		size=$(stat -c %s "$log")
-		monitor nmi > /dev/null 2>&1 || true
-		sleep 20
-		if [ "$(stat -c %s "$log")" != "$size" ]; then
-			echo "lab: after an NMI the guest printed (its CPU takes interrupts; it was waiting for one that did not come):"
-			tail -c +"$((size + 1))" "$log" | tr -d '\r' | head -20
-		else
-			echo "lab: after an NMI the guest stayed silent (its CPU takes no interrupt at all)"
-			# The emulator's fault only if the same undelivered interrupt
-			# is still there 20 s later: one dump can catch a timer that
-			# has just fired, an instant before it is delivered.
-			monitor "info registers -a" "info lapic" > "$work/dump2" 2>&1 || true
-			if why=$(undelivered_irq "$work/dump") && [ "$(undelivered_irq "$work/dump2")" = "$why" ]; then
-				echo "lab: EMULATOR FAULT: $why, in two dumps 20 s apart"
-				touch "$work/emu-fault"
-			fi
-		fi
+		[ "$emulator" != qemu ] || qemu_dump
 	} > "$log.stall" 2>&1
 	cat "$log.stall" >&2
 }
 
 # The outer VM prints a result line and halts; the run ends when that line
-# (or a panic) is in the log, when the emulator exits, at a stall (QEMU),
-# or at the timeout.
+# (or a panic) is in the log, when the emulator exits, at a stall, or at
+# the timeout.
 (cd "$work" && exec "${emu[@]}" </dev/null >"$work/emu.log" 2>&1) &
 emu_pid=$!
 status=running
 deadline=$((SECONDS + timeout))
 quiet_since=$SECONDS last_size=-1 last_ticks=0 next_sample=$SECONDS
+alive_since=$SECONDS last_log=-1 last_beat=0
 rm -f "$log.stall"
 while kill -0 "$emu_pid" 2>/dev/null; do
 	if grep -q -E '^LAB-RESULT:|Kernel panic|reboot: (System halted|Power down|Restarting system)' "$log"; then
@@ -264,15 +288,26 @@ while kill -0 "$emu_pid" 2>/dev/null; do
 		fi
 		last_size=$size last_ticks=$ticks next_sample=$((SECONDS + 5))
 		if [ $((SECONDS - quiet_since)) -ge "$stall_after" ]; then
-			stall_report
+			stall_report "the emulator idle and the serial log silent for ${stall_after} s"
 			status=stall
 			break
 		fi
+	fi
+	# The heartbeat, once it has started: it or the console must move.
+	log_size=$(stat -c %s "$log") beat=$(stat -c %s "$work/heartbeat" 2>/dev/null || echo 0)
+	if [ "$log_size" != "$last_log" ] || [ "$beat" != "$last_beat" ] || [ "$beat" = 0 ]; then
+		alive_since=$SECONDS last_log=$log_size last_beat=$beat
+	elif [ $((SECONDS - alive_since)) -ge "$heartbeat_after" ]; then
+		stall_report "the guest's heartbeat and serial log silent for ${heartbeat_after} s"
+		status=stall
+		break
 	fi
 	sleep 0.5
 done
 if kill "$emu_pid" 2>/dev/null; then sleep 1; kill -9 "$emu_pid" 2>/dev/null || true; fi
 wait "$emu_pid" 2>/dev/null || true
+[ -s "$work/heartbeat" ] || [ "$status" != done ] || ! grep -q '^LAB-RESULT:' "$log" ||
+	echo "lab: no heartbeat came from the guest ($vendor): only the idle check watched this run" >&2
 [ "$status" = timeout ] && echo "lab: TIMEOUT after ${timeout}s ($vendor)" | tee -a "$log" >&2
 [ "$status" = stall ] && echo "lab: STALL after ${SECONDS}s ($vendor); state dump in $log.stall" | tee -a "$log" >&2
 

@@ -212,6 +212,14 @@ WANT_ERR='RIP [0-9a-f]{16}: [a-z_]+.*\+0x' LAB_STALL=30 \
 grep -q "the test that was running: t/stall" "$work/log.stall" &&
 	{ passed=$((passed + 1)); echo "PASS  lab self-test: a stall names the test that was running"; } ||
 	{ failed=$((failed + 1)); echo "FAIL  lab self-test: a stall names the test that was running"; cat "$work/log.stall"; }
+# A busy guest that hangs (CPUs going round with interrupts off) keeps its
+# emulator busy: its heartbeat, stopped here, and its silent console tell.
+WANT_ERR="the guest's heartbeat and serial log silent for 30 s" LAB_HEARTBEAT=30 \
+	expect "a busy guest whose heartbeat stops is caught early" 2 \
+	'sleep 12; echo "lab: running t/busy"; kill -STOP "$(cat /tmp/lab-heartbeat.pid)"; while :; do :; done' 300
+grep -q "the test that was running: t/busy" "$work/log.stall" &&
+	{ passed=$((passed + 1)); echo "PASS  lab self-test: a busy stall names the test that was running"; } ||
+	{ failed=$((failed + 1)); echo "FAIL  lab self-test: a busy stall names the test that was running"; cat "$work/log.stall"; }
 # The emulator's fault (lab/run.sh status 3, which lab/check.sh boots once
 # more): every CPU halted with IF set and a deliverable vector in the IRR,
 # as in the dump of a Debian 6.1 boot on AMD; any other state is a stall.
