@@ -38,6 +38,7 @@ mutations() {
 	histogram of the next reason's slot|6.1|intel|arch/x86/kvm/exit_stats.h|s/s->hist\[slot\]\.bucket/s->hist[slot + 1].bucket/|load test "exit_stats=hist" && t "patched/test_exit_stats_hist" /tests/test_exit_stats_hist; kvm_unload
 	VMX CPUID exits counted under the next reason|6.1|intel|arch/x86/kvm/vmx/vmx.c|s/kvm_exit_stats_vmx_slot\(vmx->exit_reason.basic\),/kvm_exit_stats_vmx_slot(vmx->exit_reason.basic + (vmx->exit_reason.basic == EXIT_REASON_CPUID)),/|load test && t "patched/test_exit_stats" /tests/test_exit_stats; kvm_unload
 	the debugfs files pin neither kvm.ko nor the vendor module|6.12|amd|arch/x86/kvm/exit_stats.c|s/\t\.owner\t\t= THIS_MODULE,\n//g; s/!try_module_get\(v->owner\)/false/; s/\tstruct module \*owner = exit_stats_vendor->owner;\n\n//; s/\tmodule_put\(owner\);\n//; s/\t\tmodule_put\(v->owner\);\n//|load test && t "patched/test_exit_stats_unload" /tests/test_exit_stats_unload; kvm_unload
+	VMX never registered in vt_init() (7.3's TDX-era main.c)|7.3|intel|arch/x86/kvm/vmx/main.c|s/\tkvm_exit_stats_set_vendor\(&vt_exit_stats_vendor\);\n//|load test && t "patched/test_exit_stats" /tests/test_exit_stats; kvm_unload
 	static keys on before a vendor registers|6.1|amd|arch/x86/kvm/exit_stats.c arch/x86/kvm/exit_stats.h|s/(DE[A-Z]+_STATIC_KEY_)FALSE\((kvm_exit_stats_(?:cycles_)?key)\)/${1}TRUE($2)/g|kunit
 	LIST
 }
