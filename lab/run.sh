@@ -110,7 +110,7 @@ qemu)
 	[ -n "$khz" ] && [ "$khz" -gt 0 ] && cmdline+=" tsc_early_khz=$khz"
 	emu=("${qemu[@]}" -accel "tcg,thread=$tcg" -cpu EPYC -smp "$cpus" -m "$mem"
 		-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
-		-display none -monitor "unix:$work/monitor,server=on,wait=off"
+		-name lab,debug-threads=on -display none -monitor "unix:$work/monitor,server=on,wait=off"
 		-serial "file:$log" -serial "file:$work/heartbeat" -no-reboot -nodefaults)
 	;;
 bochs)
@@ -218,6 +218,18 @@ symbolize() {
 # emu_ticks: CPU time the emulator has used, in clock ticks.
 emu_ticks() { awk '{ print $14 + $15 }' "/proc/$emu_pid/stat" 2>/dev/null || echo 0; }
 
+# qemu_threads: each thread of the emulator, from /proc.
+qemu_threads() {
+	local t
+	for t in /proc/"$emu_pid"/task/*; do
+		printf '%s %s: %s, wchan %s, syscall %s\n' "${t##*/}" \
+			"$(cat "$t/comm" 2>/dev/null)" \
+			"$(sed -E 's/^.*\) ([A-Za-z]).*/\1/' "$t/stat" 2>/dev/null)" \
+			"$(cat "$t/wchan" 2>/dev/null || echo ?)" \
+			"$(cut -d' ' -f1 "$t/syscall" 2>/dev/null || echo ?)"
+	done
+}
+
 # qemu_dump: every vCPU's registers, the local APICs and the PIC from QEMU's
 # monitor, the RIPs symbolized; then an NMI, and whether the guest resumes.
 qemu_dump() {
@@ -227,6 +239,11 @@ qemu_dump() {
 	cat "$work/dump"
 	echo "---- RIP against ${sysmap:-no System.map} ----"
 	symbolize < "$work/dump"
+	# Where each of QEMU's host threads is: a vCPU thread asleep in futex
+	# (syscall 202) while its CPU has an interrupt to take is QEMU's
+	# lost wakeup; one running (R) is busy in the guest.
+	echo "---- QEMU's threads: name, state, kernel wait channel, syscall ----"
+	qemu_threads
 	size=$(stat -c %s "$log")
 	monitor nmi > /dev/null 2>&1 || true
 	sleep 20
