@@ -248,7 +248,7 @@ qemu_dump() {
 	monitor nmi > /dev/null 2>&1 || true
 	sleep 20
 	if [ "$(stat -c %s "$log")" != "$size" ]; then
-		echo "lab: after an NMI the guest printed (its CPU takes interrupts; it was waiting for one that did not come):"
+		echo "lab: after an NMI the guest printed (its CPU takes NMIs; the registers above say whether it was halted, or running and with interrupts on or off):"
 		tail -c +"$((size + 1))" "$log" | tr -d '\r' | head -20
 	else
 		echo "lab: after an NMI the guest stayed silent (its CPU takes no interrupt at all)"
