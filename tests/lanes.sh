@@ -15,11 +15,23 @@ lanes_init() { # lanes_init DIR: a fresh directory for the lanes' records
 	mkdir -p "$work"
 }
 
+# cpu_ticks VAR: set VAR to the CPU time (user + system, in clock ticks) of
+# this shell's children that it has waited for, and of theirs: what its
+# suites used. (No subshell: it would read its own.)
+cpu_ticks() {
+	local stat f
+	read -r stat < "/proc/$BASHPID/stat"
+	read -r -a f <<<"${stat##*) }"
+	printf -v "$1" '%d' "$((f[13] + f[14]))"
+}
+
 # suite LANE NAME CMD...: run one suite that ends with "N passed, N failed";
-# record "LANE|NAME|PASSED|FAILED|SECONDS|PROBLEM" in the lane's results.
+# record "LANE|NAME|PASSED|FAILED|SECONDS|PROBLEM|CPU-SECONDS" in the lane's
+# results.
 suite() {
-	local lane=$1 name=$2 out rc p f t0=$SECONDS problem=
+	local lane=$1 name=$2 out rc p f t0=$SECONDS problem= c0 c1
 	shift 2
+	cpu_ticks c0
 	out=$work/$lane.$(printf '%s' "$name" | tr -c 'A-Za-z0-9.' '-').out
 	echo "=== $name" | sed "s/^/[$lane] /"
 	"$@" 2>&1 | tee "$out" | sed -u "s/^/[$lane] /"
@@ -29,7 +41,8 @@ suite() {
 	else
 		p=0 f=1 problem="no result line, exit status $rc"
 	fi
-	echo "$lane|$name|$p|$f|$((SECONDS - t0))|$problem" >> "$work/results.$lane"
+	cpu_ticks c1
+	echo "$lane|$name|$p|$f|$((SECONDS - t0))|$problem|$(((c1 - c0) / $(getconf CLK_TCK)))" >> "$work/results.$lane"
 	echo "=== $name: $p passed, $f failed, $((SECONDS - t0)) s" | sed "s/^/[$lane] /"
 }
 
@@ -51,7 +64,7 @@ lanes_wait() {
 		rc=0
 		wait "${e%%:*}" || rc=$?
 		[ -e "$work/lane.${e#*:}.done" ] && [ "$rc" = 0 ] ||
-			echo "${e#*:}|lane ${e#*:}|0|1|0|the lane stopped early, exit status $rc" >> "$work/results.${e#*:}"
+			echo "${e#*:}|lane ${e#*:}|0|1|0|the lane stopped early, exit status $rc|0" >> "$work/results.${e#*:}"
 	done
 }
 
@@ -72,14 +85,14 @@ lanes_summary() {
 	grep -h '^FAIL' "$work"/*.out 2>/dev/null | sed 's/^/failed: /'
 	grep -h '^SKIP' "$work"/*.out 2>/dev/null | sed 's/^/skipped: /'
 	awk -F'|' '$6 != "" { print "broken: " $1 ": " $2 " (" $6 ")" }' "$work/results"
-	echo "timing (wall-clock seconds; the lanes run side by side; logs in $work):"
+	echo "timing (wall-clock seconds, the lanes side by side, and the CPU seconds each suite used; logs in $work):"
 	awk -F'|' -v wall="$1" '
-		{ printf "  %-9s %-52s %5d s %5d passed %3d failed\n", $1, $2, $5, $3, $4
+		{ printf "  %-9s %-52s %5d s %5d passed %3d failed %5d s CPU\n", $1, $2, $5, $3, $4, $7
 		  if (!($1 in lane)) order[n++] = $1
-		  lane[$1] += $5; p += $3; f += $4 }
+		  lane[$1] += $5; cpu[$1] += $7; p += $3; f += $4; c += $7 }
 		END {
-			for (i = 0; i < n; i++) printf "  %-9s %-52s %5d s\n", order[i], "(lane total)", lane[order[i]]
-			printf "  %-9s %-52s %5d s %5d passed %3d failed\n", "all", "wall clock", wall, p, f
+			for (i = 0; i < n; i++) printf "  %-9s %-52s %5d s %25s %5d s CPU\n", order[i], "(lane total)", lane[order[i]], "", cpu[order[i]]
+			printf "  %-9s %-52s %5d s %5d passed %3d failed %5d s CPU\n", "all", "wall clock", wall, p, f, c
 		}' "$work/results"
 	read -r passed failed < <(awk -F'|' '{ p += $3; f += $4 } END { print p + 0, f + 0 }' "$work/results")
 	if [ "$((passed + failed))" = 0 ]; then
