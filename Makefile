@@ -19,11 +19,14 @@ demo:
 	@bash lab/demo.sh -v $(VENDOR) -k $(KERNEL)
 
 # Lines whose Intel boots (Bochs, 15 to 25 minutes of one core each) make
-# check leaves to make soak: none by default.
+# check leaves to make soak: none by default. Lines whose Intel boot in make
+# check tests nested paging (EPT) alone, and make soak both paging modes:
+# every line after the first.
 SOAK_INTEL_KERNELS ?=
+INTEL_EPT_ONLY ?= $(wordlist 2,$(words $(KERNELS)),$(KERNELS))
 check:
 	@bash tests/check.sh -k "$(KERNELS)" -v "$(VENDORS)" -d "$(DIST_KERNELS)" -D "$(DIST13_KERNELS)" \
-		-s "$(SOAK_INTEL_KERNELS)"
+		-s "$(SOAK_INTEL_KERNELS)" -e "$(INTEL_EPT_ONLY)"
 
 # The edit-test loop: unit tests, patch checks and in-lab tests on AMD for
 # the first of KERNELS.
@@ -32,8 +35,9 @@ check-quick:
 
 # The long suites: each patch built alone, then each prefix of the series
 # booted and run (lab/bisect.sh); then Debian 12's and 13's own kernels on
-# Intel, under Bochs, and the in-lab tests of SOAK_INTEL_KERNELS on Intel, if
-# make check was told to leave them out (check-dist and check-lab run them alone).
+# Intel, under Bochs, and the whole in-lab tests on Intel of the lines make
+# check tests with EPT alone or leaves out (INTEL_EPT_ONLY,
+# SOAK_INTEL_KERNELS; check-dist and check-lab run them alone).
 soak:
 	@bash kernel/check-patches.sh -e $(KERNELS)
 	@bash lab/bisect.sh -k "$(KERNELS)" -v "$(VENDORS)"
@@ -41,7 +45,8 @@ soak:
 	@bash lab/reliability.sh -s -k $(KERNEL) -v "$(VENDORS)"
 	@bash lab/check.sh -k "$(DIST_KERNELS)" -v intel -f dist
 	@bash lab/check.sh -k "$(DIST13_KERNELS)" -v intel -f dist13
-	@[ -z "$(strip $(SOAK_INTEL_KERNELS))" ] || bash lab/check.sh -k "$(SOAK_INTEL_KERNELS)" -v intel
+	@[ -z "$(strip $(INTEL_EPT_ONLY) $(SOAK_INTEL_KERNELS))" ] || \
+		bash lab/check.sh -k "$(strip $(INTEL_EPT_ONLY) $(SOAK_INTEL_KERNELS))" -v intel
 	@LAB_EMU_RETRY=0 bash lab/repeat.sh 20 bash lab/check.sh -k 6.1 -v amd -f dist-cloud
 
 # Mutations of the series, each against the tests that should catch it.

@@ -43,6 +43,19 @@ make -s -C "$top/tests/lab" O="$out/tests" >/dev/null
 make -s -C "$top/guest" O="$out/guest" >/dev/null
 [ -z "$inner" ] || "$here/mkinitramfs.sh" -i -o "$out/inner.gz" -p "$top/tests/lab/inner-check.sh" "$out/guest/exitstat"
 
+# LAB_PAGING_MODES: the nested paging settings the main payload tests, "1 0"
+# (on, then off: EPT/NPT, then shadow paging) unless it says otherwise;
+# make check's Intel boots of the kernels after the first give "1".
+paging_env() {
+	[ -z "${LAB_PAGING_MODES:-}" ] || [ "$payload" != "$top/tests/lab/payload.sh" ] || {
+		case " $LAB_PAGING_MODES " in
+		" 1 "|" 0 "|" 1 0 "|" 0 1 ") ;;
+		*) die "LAB_PAGING_MODES='$LAB_PAGING_MODES': want 1, 0 or \"1 0\"" ;;
+		esac
+		printf 'PAGING_MODES="%s"\n' "$LAB_PAGING_MODES" >> "$out/payload.env"
+	}
+}
+
 passed=0 failed=0 skipped=0
 failures=() retried=()
 record() { # record NAME OK DETAIL
@@ -71,6 +84,7 @@ for k in $kernels; do
 		# Debian's kernels have no KUnit. kernel/install-host.sh runs there
 		# as on a real host: the distribution's KVM in /lib/modules.
 		printf 'KUNIT_TESTS=0\nINSTALL_HOST_TEST=1\n' > "$out/payload.env"
+		paging_env
 		env=("$out/payload.env" "$top/kernel/install-host.sh")
 		rel=$("$here/dist.sh" "${dq[@]}" release "$k" $deb | tail -1)
 		overlay=$out/root-$rel
@@ -90,6 +104,9 @@ for k in $kernels; do
 		patched=$("$top/kernel/build.sh" "$k" patched $flavour | tail -1)
 		innerk=$(inner_kernel "$k")
 		sysmap=$(dirname "$stock")/src/System.map
+		: > "$out/payload.env"
+		paging_env
+		[ ! -s "$out/payload.env" ] || env=("$out/payload.env")
 		;;
 	esac
 	for v in $vendors; do

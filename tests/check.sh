@@ -2,28 +2,34 @@
 # make check (and make check-quick): every test suite, in lanes that run side
 # by side, then a timing table and one closing count.
 #
-#   tests/check.sh [-q] [-k "6.1 6.12 7.3"] [-v "amd intel"] [-d "6.1 6.12"] [-D "6.12 7.3"] [-s "7.3"]
+#   tests/check.sh [-q] [-k "6.1 6.12 7.3"] [-v "amd intel"] [-d "6.1 6.12"] [-D "6.12 7.3"] [-s "7.3"] [-e "6.12 7.3"]
 #
 # -k the lab's kernel lines; -d those of them Debian 12 ships kernels of
 # (the distribution boots and the host modules), -D those Debian 13 ships
 # (their AMD boots, in the AMD lane, with the modules DKMS builds for them
 # in a Debian 13 system: gcc-14; Intel in make soak); -s those whose Intel
 # in-lab tests are left to make soak (none by default), for time: each
-# Bochs boot takes 15 to 25 minutes of one core.
+# Bochs boot takes 15 to 25 minutes of one core; -e those whose Intel boot
+# tests nested paging (EPT) alone, its shadow paging half left to make
+# soak (by default every kernel after the first: the first kernel's boot
+# tests both).
 #
 # The lanes, each a list of suites run one after another:
 #   host       unit tests, libFuzzer, the patch series checks (compilers on
 #              the host)
 #   amd        the lab's kernels under QEMU TCG (AMD SVM), the third
-#              kernel's Bochs boot (Intel VMX), the sanitizer kernel's
-#              short reliability run, Debian 13's kernels (AMD)
+#              kernel's Bochs boot (Intel VMX), Debian 13's kernels (AMD)
 #   intel      the first kernel's Bochs boot (Intel VMX) and the paging
 #              experiment, then Debian's kernel of that line under QEMU
 #   bochs      the second kernel's Bochs boot (Intel), AMD's SVM fastpath
-#              under Bochs's ryzen model (NRIP-save) on every kernel, then
+#              under Bochs's ryzen model (NRIP-save) on every kernel, the
+#              sanitizer kernel's short reliability run (AMD), then
 #              Debian's other kernels under QEMU
 # Each emulator is single-threaded for a tinyconfig kernel, so the
 # emulator lanes share the two cores and the host lane fills the gaps.
+# The three emulator lanes are about equal in CPU time (about 1,500 s
+# each, measured per suite in the closing table), so that they end
+# together.
 # The Intel sanitizer kernel's reliability run, the longest suite (about
 # 2,800 s alone, 4,246 s beside the others at 4450753), is in make soak,
 # which runs the reliability suite on both vendors at full size; the AMD
@@ -42,15 +48,16 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 . "$top/lab/lib.sh"
 . "$top/tests/lanes.sh"
-kernels="6.1 6.12 7.3" vendors="amd intel" dist="6.1 6.12" dist13="6.12 7.3" soak_intel= quick=
-while getopts "qk:v:d:D:s:" o; do
+kernels="6.1 6.12 7.3" vendors="amd intel" dist="6.1 6.12" dist13="6.12 7.3" soak_intel= quick= ept_only=-
+while getopts "qk:v:d:D:s:e:" o; do
 	case $o in
 	q) quick=1 ;; k) kernels=$OPTARG ;; v) vendors=$OPTARG ;;
-	d) dist=$OPTARG ;; D) dist13=$OPTARG ;; s) soak_intel=$OPTARG ;;
-	*) echo "usage: tests/check.sh [-q] [-k KERNELS] [-v VENDORS] [-d DIST_KERNELS] [-D DIST13_KERNELS] [-s SOAK_INTEL_KERNELS]" >&2; exit 1 ;;
+	d) dist=$OPTARG ;; D) dist13=$OPTARG ;; s) soak_intel=$OPTARG ;; e) ept_only=$OPTARG ;;
+	*) echo "usage: tests/check.sh [-q] [-k KERNELS] [-v VENDORS] [-d DIST_KERNELS] [-D DIST13_KERNELS] [-s SOAK_INTEL_KERNELS] [-e INTEL_EPT_ONLY]" >&2; exit 1 ;;
 	esac
 done
 first=${kernels%% *}
+[ "$ept_only" != - ] || ept_only=${kernels#"$first"}
 has() { case " $vendors " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 in_list() { case " $2 " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 dist_kernels= dist13_kernels=
@@ -81,6 +88,16 @@ lane_host() {
 	suite host "host modules for Debian's kernels, packages" bash "$top/kernel/check-host-modules.sh" $dist_kernels
 }
 
+# intel_boot LANE VENDOR KERNEL: the in-lab tests of one kernel (on Intel,
+# with nested paging alone for the kernels of -e).
+intel_boot() {
+	if [ "$2" = intel ] && in_list "$3" "$ept_only"; then
+		suite "$1" "in-lab tests $3/$2, EPT" env LAB_PAGING_MODES=1 bash "$top/lab/check.sh" -k "$3" -v "$2"
+	else
+		suite "$1" "in-lab tests $3/$2" bash "$top/lab/check.sh" -k "$3" -v "$2"
+	fi
+}
+
 lane_emu() { # lane_emu LANE VENDOR KERNELS [DEBIAN-KERNELS]
 	local lane=$1 v=$2 ks=$3 dks=${4:-} k
 	export LAB_OUT=$top/build/lab-$lane
@@ -92,7 +109,7 @@ lane_emu() { # lane_emu LANE VENDOR KERNELS [DEBIAN-KERNELS]
 	[ "$lane" = amd ] && suite amd "lab self-tests" bash "$top/lab/selftest.sh" "$first"
 	for k in $ks; do
 		[ -n "$k" ] || continue
-		suite "$lane" "in-lab tests $k/$v" bash "$top/lab/check.sh" -k "$k" -v "$v"
+		intel_boot "$lane" "$v" "$k"
 		if [ "$k" = "$first" ]; then
 			suite "$lane" "paging experiment, quick ($v)" bash "$top/lab/experiment.sh" -q -v "$v" -k "$first"
 			[ "$v" = amd ] && suite amd "benchmark smoke run" bash "$top/lab/bench.sh" -s -k "$first"
@@ -102,11 +119,9 @@ lane_emu() { # lane_emu LANE VENDOR KERNELS [DEBIAN-KERNELS]
 	# boots are short, and a Bochs boot started early leaves no long tail.
 	if [ "$lane" = amd ]; then
 		for k in $intel_tail; do
-			suite amd "in-lab tests $k/intel" bash "$top/lab/check.sh" -k "$k" -v intel
+			intel_boot amd intel "$k"
 		done
 	fi
-	[ "$lane" = amd ] && suite amd "reliability on the sanitizer kernel, short (amd)" \
-		bash "$top/lab/reliability.sh" -k "$first" -v amd
 	# Debian 13's kernels (6.12; 7.3 from trixie-backports), built with
 	# gcc-14: DKMS builds their modules in a Debian 13 system in the cache
 	# (lab/dist.sh -d 13). On AMD here, on Intel in make soak.
@@ -124,6 +139,9 @@ lane_emu() { # lane_emu LANE VENDOR KERNELS [DEBIAN-KERNELS]
 			suite bochs "SVM fastpath with NRIP-save, Bochs ryzen ($k/amd)" \
 				bash "$top/lab/check.sh" -k "$k" -v amd-bochs -p "$top/tests/lab/fastpath-payload.sh"
 		done
+		# In the lane whose Bochs boot is the shortest (EPT alone).
+		suite bochs "reliability on the sanitizer kernel, short (amd)" \
+			bash "$top/lab/reliability.sh" -k "$first" -v amd
 	fi
 	# Debian's own kernels on AMD, under QEMU, with the modules its DKMS
 	# package built (on Intel, under Bochs, in make soak: lab/check.sh -f
