@@ -10,7 +10,7 @@ VENDORS ?= amd intel
 VENDOR  ?= amd
 KERNEL  ?= 6.1
 
-.PHONY: all demo check check-quick soak mutate experiment bench check-lab check-dist check-patches kernels \
+.PHONY: all demo check check-quick check-fresh soak mutate experiment bench check-lab check-dist check-patches kernels \
 	host-modules install-host uninstall-host deb apply series clean
 
 all: check
@@ -32,6 +32,13 @@ check:
 # the first of KERNELS.
 check-quick:
 	@bash tests/check.sh -q -k "$(KERNELS)" -v amd
+
+# CI's command on a new Debian 12 system (a chroot made with debootstrap:
+# nothing installed, nothing cached), FRESH_RUNS times in a row: the first
+# run cold, the others warm. Root only.
+FRESH_RUNS ?= 2
+check-fresh:
+	@bash tests/fresh.sh -n $(FRESH_RUNS)
 
 # The long suites: each patch built alone, then each prefix of the series
 # booted and run (lab/bisect.sh); then Debian 12's and 13's own kernels on
