@@ -33,10 +33,10 @@
 #
 # A busy guest can hang too: CPUs going round with interrupts off keep the
 # emulator busy. The outer VM's /init writes a heartbeat to the second
-# serial port every 10 s of its time; once one has come, a heartbeat and a
-# console both silent for LAB_HEARTBEAT seconds (default 120 under QEMU,
-# 600 under Bochs, whose guest time runs slower than the host's when it is
-# short of CPU) is a hang, reported the same way, under either emulator
+# serial port every second of its time; once one has come, a heartbeat and
+# a console both silent for LAB_HEARTBEAT seconds (default 120 under QEMU,
+# 600 under Bochs, whose guest time runs 50 to 100 times slower than the
+# host's) is a hang, reported the same way, under either emulator
 # (Bochs has no monitor: its report has the serial lines only).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
