@@ -95,8 +95,10 @@ def vendor_facts(path):
     if r:
         f["reloads"], f["reload_good"], f["reload_bad"] = r
     f["leaks"] = first(r"reliability: kmemleak: (\d+) suspected leaks", text)
-    f["took"] = {m.group(1): int(m.group(2)) for m in
-                 re.finditer(r"^lab: (reliability/[^\n]*?) took (\d+) s$", text, re.M)}
+    # "lab: NAME took 196.05 s, ends at uptime 591.97 s" (lab/lib-guest.sh)
+    f["took"] = {m.group(1): round(float(m.group(2))) for m in
+                 re.finditer(r"^lab: (reliability/[^\n]*?) took (\d+(?:\.\d+)?) s(?:, ends at uptime [\d.]+ s)?\r?$",
+                             text, re.M)}
     # host (wall-clock) time: from the vendor's settings file, written when
     # its run starts, to the last line of its serial log
     env = os.path.join(os.path.dirname(path), "reliability.env")
