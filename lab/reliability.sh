@@ -23,6 +23,7 @@ while getopts "sk:v:o:" o; do
 	esac
 done
 [ -n "$soak" ] || [ -z "$report" ] || die "-o needs -s: only a full run writes the report"
+[ -z "$soak" ] || need_pkgs python3 # the report (lab/reliability-report.py)
 
 # sizes VENDOR: FUZZ_K|STRESS_K|LIFE_N|RELOADS|PAGING_MODES|STOCK_TESTS.
 # Under Bochs the sanitizer kernel needs about 1.5 s per VM of the

@@ -94,6 +94,8 @@ host_tsc_khz() {
 
 case $emulator in
 qemu)
+	# python3 speaks to QEMU's monitor (monitor, below) on a stall.
+	need_pkgs python3
 	# LAB_QEMU=13: Debian 13's QEMU (10.0), run from the Debian 13 system in
 	# the cache (debian13_qemu in lab/lib.sh); otherwise the system's (7.2).
 	case ${LAB_QEMU:-12} in

@@ -11,6 +11,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$here/lib.sh"
+need_pkgs python3 # the soak report's cases (lab/reliability-report.py)
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
