@@ -2,7 +2,7 @@
 # make check-fresh: CI's command on a new Debian 12 machine, run several
 # times in a row.
 #
-#   tests/fresh.sh [-n RUNS] [-d DIR] [-c COMMIT] [-t TARGET] [-k]
+#   tests/fresh.sh [-n RUNS] [-d DIR] [-c COMMIT] [-t TARGET] [-k] [-r]
 #
 # A new Debian 12 system (debootstrap --variant=minbase from Debian's
 # registry, with this machine's apt sources: nothing of the lab installed,
@@ -15,17 +15,19 @@
 # machine. Each run's log and time go to DIR (default
 # /var/tmp/kvm-exitstat-fresh); the system is removed at the end unless -k.
 # -t runs make TARGET instead (check-quick: the edit-test loop's suites on
-# a new machine). Root only. It stops at the first run that fails.
+# a new machine). -r runs again in the system a run with -k left in DIR
+# (warm: its packages and cache as that run left them), its clone moved to
+# COMMIT. Root only. It stops at the first run that fails.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(dirname "$here")
 . "$top/lab/lib.sh"
 
-runs=2 dir=/var/tmp/kvm-exitstat-fresh commit=HEAD keep= target=
-while getopts "n:d:c:t:k" o; do
+runs=2 dir=/var/tmp/kvm-exitstat-fresh commit=HEAD keep= target= reuse=
+while getopts "n:d:c:t:kr" o; do
 	case $o in
-	n) runs=$OPTARG ;; d) dir=$OPTARG ;; c) commit=$OPTARG ;; t) target=$OPTARG ;; k) keep=1 ;;
-	*) die "usage: tests/fresh.sh [-n RUNS] [-d DIR] [-c COMMIT] [-t TARGET] [-k]" ;;
+	n) runs=$OPTARG ;; d) dir=$OPTARG ;; c) commit=$OPTARG ;; t) target=$OPTARG ;; k) keep=1 ;; r) reuse=1 ;;
+	*) die "usage: tests/fresh.sh [-n RUNS] [-d DIR] [-c COMMIT] [-t TARGET] [-k] [-r]" ;;
 	esac
 done
 [[ $runs =~ ^[1-9][0-9]*$ ]] || die "-n $runs: the number of runs is a whole number from 1"
@@ -66,32 +68,49 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ -d "$root" ]; then
+# make_root: a new Debian 12 system in $root, with this machine's apt
+# sources and a clone of COMMIT in root's home.
+make_root() {
+	need_pkgs debootstrap git
+	step "making a new Debian 12 system in $root (debootstrap, minbase)"
+	debootstrap --variant=minbase --include=git,make,ca-certificates bookworm "$root" \
+		http://deb.debian.org/debian >"$dir/debootstrap.log" 2>&1 ||
+		{ tail -5 "$dir/debootstrap.log" >&2; die "debootstrap of Debian 12 failed (log: $dir/debootstrap.log)"; }
+	# The same suites as this machine's (updates and security too): the lab
+	# resolves Debian's kernels from them.
+	rm -f "$root/etc/apt/sources.list"
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] && cp "$f" "$root$f"
+	done
+	in_root apt-get -q update >"$dir/apt-update.log" 2>&1 ||
+		{ tail -5 "$dir/apt-update.log" >&2; die "apt-get update in $root failed (log: $dir/apt-update.log)"; }
+	git clone -q --no-local "$top" "$root/root/kvm-exitstat"
+	git -C "$root/root/kvm-exitstat" checkout -q "$rev"
+}
+
+if [ -n "$reuse" ]; then
+	[ -d "$root/root/kvm-exitstat/.git" ] || die "-r: no system kept in $dir (make one with -k)"
 	stop_root
-	rm -rf --one-file-system "$root"
+	step "running again in the system kept in $root, at $short"
+	git -C "$root/root/kvm-exitstat" fetch -q "$top" '+refs/heads/*:refs/remotes/origin/*'
+	git -C "$root/root/kvm-exitstat" checkout -q "$rev"
+else
+	if [ -d "$root" ]; then
+		stop_root
+		rm -rf --one-file-system "$root"
+	fi
+	rm -f "$dir"/run*.log
+	make_root
 fi
-need_pkgs debootstrap git
-step "making a new Debian 12 system in $root (debootstrap, minbase)"
-debootstrap --variant=minbase --include=git,make,ca-certificates bookworm "$root" \
-	http://deb.debian.org/debian >"$dir/debootstrap.log" 2>&1 ||
-	{ tail -5 "$dir/debootstrap.log" >&2; die "debootstrap of Debian 12 failed (log: $dir/debootstrap.log)"; }
-# The same suites as this machine's (updates and security too): the lab
-# resolves Debian's kernels from them.
-rm -f "$root/etc/apt/sources.list"
-for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
-	[ -f "$f" ] && cp "$f" "$root$f"
-done
-in_root apt-get -q update >"$dir/apt-update.log" 2>&1 ||
-	{ tail -5 "$dir/apt-update.log" >&2; die "apt-get update in $root failed (log: $dir/apt-update.log)"; }
-git clone -q --no-local "$top" "$root/root/kvm-exitstat"
-git -C "$root/root/kvm-exitstat" checkout -q "$rev"
 
 what=".ci/run (make check)"
 [ -z "$target" ] || what="make $target"
 passed=0 failed=0
-for i in $(seq "$runs"); do
+first=1 # the runs' numbers go on from the kept system's
+while [ -e "$dir/run$first.log" ]; do first=$((first + 1)); done
+for i in $(seq "$first" $((first + runs - 1))); do
 	log=$dir/run$i.log
-	step "run $i of $runs: $what at $short on the new system (log: $log)"
+	step "run $i: $what at $short on the new system (log: $log)"
 	t0=$SECONDS
 	rc=0
 	if [ -n "$target" ]; then
