@@ -101,8 +101,11 @@ fi
 # linux-source in one dpkg run, headers first, so that dpkg configures the
 # headers, and DKMS builds, while the source is only unpacked. Played with
 # the versions at hand: the package installed, its build for that kernel
-# removed, then dpkg -i of both packages. Under the apt lock, which the
-# distribution suites' DKMS builds of the same kernel take too.
+# undone (dkms unbuild: the module stays in DKMS's tree, as on a host that
+# gets a kernel it never built for; dkms remove would take it out of the
+# tree with its last kernel's build), then dpkg -i of both packages, and
+# DKMS's status read. Under the apt lock, which the distribution suites'
+# DKMS builds of the same kernel take too.
 if [ -z "$first_kdir" ]; then
 	result "DKMS builds in the dpkg run that brings the headers and linux-source" 0 "no Debian kernel's headers to try it with"
 elif ! debs=$("$here/deb.sh" 2>/dev/null | tail -1) || [ ! -f "$debs/kvm-exitstat-dkms_$(dpkg-parsechangelog -l "$top/debian/changelog" -S Version)_all.deb" ]; then
@@ -123,10 +126,10 @@ else
 			exec 6>"$(apt_lock)"
 			flock 6
 			dkms_pkg_install "$debs" "$tx/dpkg-dkms.log"
-			as_root dkms remove -m kvm-exitstat -v "$ver" -k "$rel" >/dev/null 2>&1 || true
+			as_root dkms unbuild -m kvm-exitstat -v "$ver" -k "$rel" >/dev/null 2>&1 || true
 			as_root dpkg -i "$tx"/"$hdr"_*.deb "$tx"/"$src"_*.deb >"$tx/dpkg.log" 2>&1
-		) && st=$(dkms status -m kvm-exitstat -v "$ver" -k "$rel" 2>&1) &&
-			echo "$st" | grep -q ': installed' && ok=1
+			dkms status -m kvm-exitstat -v "$ver" -k "$rel" >"$tx/status" 2>&1
+		) && st=$(cat "$tx/status") && echo "$st" | grep -q ': installed' && ok=1
 		detail="dkms status: ${st:-none}; log: $tx/dpkg.log"
 	fi
 	result "DKMS builds $rel in the dpkg run that brings its headers and $src (headers configured first)" $ok "$detail"
