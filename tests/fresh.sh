@@ -42,10 +42,14 @@ exec 9>"$dir.lock"
 flock -n 9 || die "$dir is in use by another tests/fresh.sh"
 
 # in_root CMD...: CMD in the new system, as its root user in a login-like
-# environment, with nothing of this one's (no cache, no variables).
+# environment, with nothing of this one's (no cache, no variables). Its /
+# is a mount, as a machine's is: the lab's own mount namespaces (the
+# Debian 13 system's, lab/lib.sh in_debian13) make / private, which the
+# kernel refuses (EINVAL) on a directory that is not a mount.
 in_root() {
 	unshare --mount --propagation private sh -c '
 		r=$1; shift
+		mount --bind "$r" "$r" &&
 		mount -t proc proc "$r/proc" && mount -t sysfs sysfs "$r/sys" &&
 		mount --rbind /dev "$r/dev" && mount -t tmpfs tmpfs "$r/run" &&
 		exec chroot "$r" env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
