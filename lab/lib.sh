@@ -143,7 +143,9 @@ debian13_root() {
 				>"$r/etc/apt/sources.list"
 			touch "$r/.kvm-exitstat-root"
 		fi
-		if [ -z "$(find "$r/var/lib/apt/lists" -maxdepth 1 -name '*_Packages' -mmin -1440)" ]; then
+		# The backports' list, not any: debootstrap leaves trixie's, fresh,
+		# and the kernels of the newest line come from trixie-backports.
+		if [ -z "$(find "$r/var/lib/apt/lists" -maxdepth 1 -name '*_trixie-backports_main_binary-amd64_Packages' -mmin -1440)" ]; then
 			in_debian13 "$r" apt-get -q update >"$r.update.log" 2>&1 ||
 				{ tail -5 "$r.update.log" >&2; die "apt-get update in $r failed"; }
 		fi
