@@ -196,5 +196,20 @@ if [ -z "$quick" ] && { [ -n "$intel_rest" ] || has amd; }; then
 fi
 lanes_wait
 
+# keep_logs: the records, every suite's output and the emulators' logs, in
+# the cache (the last 5 runs): CI runs make check in a clone that it then
+# removes, and keeps only the tail of what it printed.
+keep_logs() {
+	local d
+	d=$(cache_dir)/check-logs/$(date -u +%Y%m%dT%H%M%SZ)-$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	mkdir -p "$d" || return 0
+	(cd "$top/build" && find check lab-* reliability-* -maxdepth 2 -type f \
+		\( -path 'check/*' -o -name '*.log' -o -name '*.log.*' -o -name 'summary.txt' \) -print0 2>/dev/null |
+		tar -c --null -T - | gzip) > "$d/logs.tar.gz" 2>/dev/null || true
+	ls -1dt "$(dirname "$d")"/*/ | tail -n +6 | xargs -r rm -rf
+	echo "$d"
+}
+logs=$(keep_logs)
+[ -z "$logs" ] || echo "the logs of this run are kept in $logs/logs.tar.gz"
 lanes_summary "$((SECONDS - start))"
 exit "$lanes_status"

@@ -99,6 +99,15 @@ lanes_summary() {
 		echo "broken: no suite reported any result"
 		failed=1
 	fi
+	# What failed once more, under the table: a log cut to its last lines
+	# (CI keeps the tail) still names it.
+	if [ "$failed" != 0 ]; then
+		echo "what failed (named above, again here):"
+		{
+			awk -F'|' '$4 > 0 { print "  " $1 ": " $2 ": " $4 " failed" ($6 != "" ? " (" $6 ")" : "") }' "$work/results"
+			grep -h '^FAIL' "$work"/*.out 2>/dev/null | sed 's/^/  /'
+		} | head -n 12
+	fi
 	echo "$passed passed, $failed failed"
 	lanes_status=$([ "$failed" = 0 ] && echo 0 || echo 1)
 }
