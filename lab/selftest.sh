@@ -86,9 +86,9 @@ lanes "passing suites pass" 0 "5 passed, 0 failed" 'echo "3 passed, 0 failed"'
 lanes "a failure is named again at the end" 1 "failed: FAIL  6.1/intel patched/x" \
 	'echo "FAIL  6.1/intel patched/x"; echo "3 passed, 1 failed"; exit 1'
 lanes "a failure is named again under the table, for a log cut to its tail" 1 \
-	"  two: the suite under test: 1 failed \\(no result line, exit status 0\\)" 'echo "PASS  y"'
+	"  two: the suite under test: 1 failed \\(no result line, exit status 0; its last line: PASS  y\\)" 'echo "PASS  y"'
 lanes "a non-zero exit after 0 failed fails" 1 "5 passed, 1 failed" 'echo "3 passed, 0 failed"; exit 2'
-lanes "a suite with no result line fails" 1 "broken: two: the suite under test \\(no result line, exit status 0\\)" 'echo "PASS  y"'
+lanes "a suite with no result line fails" 1 "broken: two: the suite under test \\(no result line, exit status 0; its last line: PASS  y\\)" 'echo "PASS  y"'
 lanes "the table closes with the wall clock and the sums" 0 "  all +wall clock +7 s +5 passed +0 failed +0 s CPU" 'echo "3 passed, 0 failed"'
 # about 3 s of CPU here: at least 1 s on a machine 3 times as fast
 lanes "a suite's CPU seconds, its children's included, are in the table" 0 \

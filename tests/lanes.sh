@@ -39,7 +39,9 @@ suite() {
 	if read -r p f < <(counts "$out"); then
 		[ "$rc" = 0 ] || [ "$f" != 0 ] || { f=$((f + 1)) problem="exit status $rc"; }
 	else
-		p=0 f=1 problem="no result line, exit status $rc"
+		# Its last line, which often says why (a die message), with the
+		# record's separators taken out.
+		p=0 f=1 problem="no result line, exit status $rc$(tail -n 1 "$out" | tr -d '|\r' | cut -c1-160 | sed 's/^./; its last line: &/')"
 	fi
 	cpu_ticks c1
 	echo "$lane|$name|$p|$f|$((SECONDS - t0))|$problem|$(((c1 - c0) / $(getconf CLK_TCK)))" >> "$work/results.$lane"
