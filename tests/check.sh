@@ -204,7 +204,7 @@ keep_logs() {
 	d=$(cache_dir)/check-logs/$(date -u +%Y%m%dT%H%M%SZ)-$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
 	mkdir -p "$d" || return 0
 	(cd "$top/build" && find check lab-* reliability-* -maxdepth 2 -type f \
-		\( -path 'check/*' -o -name '*.log' -o -name '*.log.*' -o -name 'summary.txt' \) -print0 2>/dev/null |
+		\( -path 'check/*' ! -path 'check/*/*' -o -name '*.log' -o -name '*.log.*' -o -name 'summary.txt' \) -print0 2>/dev/null |
 		tar -c --null -T - | gzip) > "$d/logs.tar.gz" 2>/dev/null || true
 	ls -1dt "$(dirname "$d")"/*/ | tail -n +6 | xargs -r rm -rf
 	echo "$d"
