@@ -184,7 +184,7 @@ dist_refuses "Debian 11" "unknown Debian release '11' (want 12 or 13)" -d 11 rel
 stock=$("$top/kernel/build.sh" "${1:-6.1}" stock | tail -1)
 
 expect() { # expect NAME STATUS PAYLOAD-TEXT [TIMEOUT [INIT-TEXT]]
-	local rc=0 ok
+	local rc=0 ok try
 	printf '%s\n' "$3" > "$work/payload"
 	"$here/mkinitramfs.sh" -o "$work/initrd.gz" -p "$work/payload" -s "$stock/modules" -t "$stock/modules"
 	if [ -n "${5:-}" ]; then # a second archive whose /init replaces the lab's
@@ -193,8 +193,15 @@ expect() { # expect NAME STATUS PAYLOAD-TEXT [TIMEOUT [INIT-TEXT]]
 		chmod +x "$work/over/init"
 		(cd "$work/over" && echo init | cpio -o -H newc --quiet) | gzip >> "$work/initrd.gz"
 	fi
-	"$here/run.sh" -q -v amd -k "$stock/bzImage" -i "$work/initrd.gz" -l "$work/log" -t "${4:-120}" \
-		-S "$(dirname "$stock")/src/System.map" 2>"$work/err" || rc=$?
+	# A boot whose timer check failed on a busy host (lab/run.sh, status
+	# 3) runs once more, as lab/check.sh does.
+	for try in 1 2; do
+		rc=0
+		"$here/run.sh" -q -v amd -k "$stock/bzImage" -i "$work/initrd.gz" -l "$work/log" -t "${4:-120}" \
+			-S "$(dirname "$stock")/src/System.map" 2>"$work/err" || rc=$?
+		[ "$rc" = 3 ] && [ "$try" = 1 ] && grep -qs "timer check failed" "$work/log.stall" || break
+		echo "RETRY lab self-test: $1: the kernel's timer check failed on a busy host; booting once more"
+	done
 	# shellcheck disable=SC2254 # STATUS may be a pattern
 	case $rc in $2) ok=1 ;; *) ok=0 ;; esac
 	if [ "$ok" = 1 ] && { [ -z "${WANT_ERR:-}" ] || grep -qE -- "$WANT_ERR" "$work/err"; }; then
