@@ -337,8 +337,9 @@ wait "$emu_pid" 2>/dev/null || true
 # soak, five emulators and compilers on two cores). The timer works; the
 # host was busy. Like the emulator's fault above: status 3, and
 # lab/check.sh boots once more. (no_timer_check would skip the check, but
-# it leaves QEMU at about 5 % of a CPU while the guest idles, where the
-# idle-stall check above wants less.)
+# it changes the guest's timer set-up, and a try with it did not tell
+# whether it moves an idle guest's CPU use, which the idle-stall check
+# above reads, near its 5 %: the retry leaves the guest as it is.)
 if grep -q "IO-APIC + timer doesn't work" "$log"; then
 	echo "lab: EMULATOR FAULT: the kernel's timer check failed as it booted (IO-APIC + timer doesn't work): the host was too busy" |
 		tee "$log.stall" >&2
