@@ -70,6 +70,12 @@ run_ktap() {
 	p=$(($(grep -c '^ok ' /tmp/ktap.out) - s))
 	f=$(grep -c '^not ok ' /tmp/ktap.out)
 	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+	# killed by a signal (timeout's own status is 124): what the kernel
+	# said of it, the registers at the fault included (lab/init sets
+	# print-fatal-signals)
+	if [ "$rc" -gt 128 ]; then
+		dmesg | tail -n 40 | sed "s|^|[$name: dmesg] |"
+	fi
 	t1=$(lab_clock)
 	echo "lab: $name took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s, ends at uptime $t1 s"
 	echo "LAB-TEST: $name passed=$p failed=$f rc=$rc skipped=$s"
